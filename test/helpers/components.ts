@@ -1,0 +1,28 @@
+/**
+ * System components a suite needs (squid, MariaDB, nginx, Chromium…). When one is missing the suite says
+ * so loudly, with how to install it, and skips; under PERSONA_TEST_STRICT=1 (CI) a missing one fails.
+ */
+import { spawnSync } from 'node:child_process';
+
+export interface Component {
+  /** What the suite needs, e.g. 'squid'. */
+  readonly name: string;
+  /** How to get it, e.g. 'apt-get install squid'. */
+  readonly install: string;
+  /** True when it is usable here. */
+  readonly present: () => boolean | Promise<boolean>;
+}
+
+export const strict = process.env.PERSONA_TEST_STRICT === '1';
+
+/** Returns a skip message when the component is missing (not strict), throws when strict, else undefined. */
+export async function missing(component: Component): Promise<string | undefined> {
+  if (await component.present()) return undefined;
+  const message = `${component.name} is not available here; install it with: ${component.install}`;
+  if (strict) throw new Error(`PERSONA_TEST_STRICT=1 and ${message}`);
+  process.stderr.write(`\n*** SKIPPING: ${message} ***\n\n`);
+  return message;
+}
+
+export const onPath = (command: string): boolean =>
+  spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
