@@ -1,0 +1,116 @@
+/**
+ * Configuration: defaults → a JSON config file (`PERSONA_CONFIG`) → environment variables, validated at
+ * start. Errors name the setting and where its bad value came from, never the value of a secret.
+ */
+import { readFileSync } from 'node:fs';
+import { settings, type Config, type Setting, type SettingName } from './settings.ts';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function fromEnv(s: Setting, raw: string): unknown {
+  switch (s.kind) {
+    case 'string':
+      return raw;
+    case 'int':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off|)$/i.test(raw)) return false;
+      return raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+    case 'json':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new ConfigError(`${s.env}: not valid JSON`);
+      }
+  }
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `PERSONA_CONFIG: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`PERSONA_CONFIG: ${path} is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`PERSONA_CONFIG: ${path} must hold a JSON object`);
+  }
+  const unknown = Object.keys(parsed).filter((key) => !(key in settings));
+  if (unknown.length > 0)
+    throw new ConfigError(`PERSONA_CONFIG: ${path} has unknown settings: ${unknown.join(', ')}`);
+  return parsed as Record<string, unknown>;
+}
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values that win over everything (tests, the supervisor). */
+  readonly overrides?: Partial<Record<SettingName, unknown>>;
+}
+
+export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
+  const file = env.PERSONA_CONFIG ? readFile(env.PERSONA_CONFIG) : {};
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(settings) as [SettingName, Setting][]) {
+    let value: unknown = s.default;
+    let source = 'default';
+    if (name in file) {
+      value = file[name];
+      source = `${String(env.PERSONA_CONFIG)} (${name})`;
+    }
+    const raw = env[s.env];
+    if (raw !== undefined) {
+      value = fromEnv(s, raw);
+      source = s.env;
+    }
+    if (name in overrides) {
+      value = overrides[name];
+      source = `override of ${name}`;
+    }
+    const parsed = s.schema.safeParse(value);
+    if (parsed.success) config[name] = parsed.data;
+    else {
+      const why = parsed.error.issues.map((issue) => issue.message).join('; ');
+      problems.push(
+        s.secret ? `${source}: invalid value` : `${source}: ${why} (got ${JSON.stringify(value)})`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const result = config as Config;
+  if (result.env === 'production') {
+    const devOnly = (['fakeVerification', 'devMailbox'] as const).filter((name) => result[name]);
+    if (devOnly.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${devOnly.map((n) => settings[n].env).join(', ')} may not be enabled with PERSONA_ENV=production`,
+      );
+    }
+  }
+  return result;
+}
+
+/** The configuration with secrets masked, for logs and `persona config`. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([name, value]) => [
+      name,
+      settings[name as SettingName].secret && value !== '' ? '(set, not shown)' : value,
+    ]),
+  );
+}

@@ -1,0 +1,217 @@
+/**
+ * Every setting of the service, in one table: its name in a config file, its environment variable, its
+ * type, default and meaning. docs/configuration.md is checked against this table by a test.
+ */
+import { z } from 'zod';
+
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'json';
+
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  readonly env: string;
+  readonly kind: Kind;
+  readonly schema: S;
+  readonly default: z.output<S>;
+  readonly doc: string;
+  /** Never printed: masked in `persona config` output and error messages. */
+  readonly secret?: boolean;
+}
+
+const setting = <S extends z.ZodType>(
+  env: string,
+  kind: Kind,
+  schema: S,
+  defaultValue: z.output<S>,
+  doc: string,
+  secret = false,
+): Setting<S> => ({ env, kind, schema, default: defaultValue, doc, secret });
+
+const HOUR = 3_600_000;
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(0);
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an origin like https://login.example.org');
+const optionalUrl = z.string().refine((v) => v === '' || URL.canParse(v), 'expected a URL or nothing');
+
+export const settings = {
+  env: setting(
+    'PERSONA_ENV',
+    'string',
+    z.enum(['development', 'test', 'production']),
+    'development',
+    'development, test or production; production refuses development-only features',
+  ),
+  publicUrl: setting(
+    'PERSONA_PUBLIC_URL',
+    'string',
+    httpUrl,
+    'http://127.0.0.1:10002',
+    'the public origin of the service: the issuer name of its certificates, the audience of its own sign-ins',
+  ),
+  dataDir: setting(
+    'PERSONA_DATA_DIR',
+    'string',
+    z.string().min(1),
+    './var',
+    'where keys, the cookie secret and the SQLite database live',
+  ),
+  databaseUrl: setting(
+    'PERSONA_DATABASE_URL',
+    'string',
+    z.string(),
+    '',
+    '`sqlite:<path>` or `mysql://user:pass@host:port/db`; empty means SQLite in the data directory',
+    true,
+  ),
+  smtpUrl: setting(
+    'PERSONA_SMTP_URL',
+    'string',
+    optionalUrl,
+    '',
+    'where mail goes (`smtp://user:pass@host:port`); empty prints mail to the console (development)',
+    true,
+  ),
+  httpProxy: setting(
+    'PERSONA_HTTP_PROXY',
+    'string',
+    optionalUrl,
+    '',
+    'forward proxy for every outbound request (support documents), e.g. http://127.0.0.1:3128',
+  ),
+  host: setting('PERSONA_HOST', 'string', z.string().min(1), '127.0.0.1', 'address the tiers listen on'),
+  routerPort: setting('PERSONA_ROUTER_PORT', 'int', port, 10002, 'router (public) port'),
+  webheadPort: setting('PERSONA_WEBHEAD_PORT', 'int', port, 10007, 'webhead port'),
+  dbwriterPort: setting('PERSONA_DBWRITER_PORT', 'int', port, 10004, 'dbwriter port'),
+  keysignerPort: setting('PERSONA_KEYSIGNER_PORT', 'int', port, 10003, 'keysigner port'),
+  verifierPort: setting('PERSONA_VERIFIER_PORT', 'int', port, 10000, 'verifier port'),
+  webheadUrls: setting(
+    'PERSONA_WEBHEAD_URLS',
+    'list',
+    z.array(z.url()),
+    [],
+    'webhead instances the router balances over (comma-separated); empty means the local port',
+  ),
+  dbwriterUrls: setting(
+    'PERSONA_DBWRITER_URLS',
+    'list',
+    z.array(z.url()),
+    [],
+    'dbwriter instances (comma-separated); empty means the local port',
+  ),
+  keysignerUrls: setting(
+    'PERSONA_KEYSIGNER_URLS',
+    'list',
+    z.array(z.url()),
+    [],
+    'keysigner instances (comma-separated); empty means the local port',
+  ),
+  verifierUrls: setting(
+    'PERSONA_VERIFIER_URLS',
+    'list',
+    z.array(z.url()),
+    [],
+    'verifier instances (comma-separated); empty means the local port',
+  ),
+  bcryptCost: setting(
+    'PERSONA_BCRYPT_COST',
+    'int',
+    z.number().int().min(4).max(31),
+    12,
+    'bcrypt work factor; hashes of another cost are rehashed at the next sign-in',
+  ),
+  maxAuthAttempts: setting(
+    'PERSONA_MAX_AUTH_ATTEMPTS',
+    'int',
+    z.number().int().min(1),
+    10,
+    'failed sign-ins before an account locks until a password reset',
+  ),
+  minTimeBetweenEmailsMs: setting(
+    'PERSONA_MIN_TIME_BETWEEN_EMAILS_MS',
+    'int',
+    ms,
+    60_000,
+    'per-address mail throttle (429 inside it)',
+  ),
+  tokenTtlMs: setting('PERSONA_TOKEN_TTL_MS', 'int', ms, 24 * HOUR, 'how long an emailed link stays valid'),
+  sessionDurationMs: setting(
+    'PERSONA_SESSION_DURATION_MS',
+    'int',
+    ms,
+    28 * 24 * HOUR,
+    'session length (4 weeks)',
+  ),
+  ephemeralSessionDurationMs: setting(
+    'PERSONA_EPHEMERAL_SESSION_DURATION_MS',
+    'int',
+    ms,
+    HOUR,
+    'session and certificate length on a shared computer',
+  ),
+  certificateValidityMs: setting(
+    'PERSONA_CERTIFICATE_VALIDITY_MS',
+    'int',
+    ms,
+    24 * HOUR,
+    'lifetime of the certificates the keysigner issues',
+  ),
+  maxEventLoopLagMs: setting(
+    'PERSONA_MAX_EVENT_LOOP_LAG_MS',
+    'int',
+    ms,
+    70,
+    'event-loop lag above which requests are shed with 503 (0 disables)',
+  ),
+  discoveryTimeoutMs: setting(
+    'PERSONA_DISCOVERY_TIMEOUT_MS',
+    'int',
+    ms,
+    8000,
+    'time limit for fetching a support document',
+  ),
+  discoveryMaxCacheMs: setting(
+    'PERSONA_DISCOVERY_MAX_CACHE_MS',
+    'int',
+    ms,
+    6 * HOUR,
+    'upper bound on caching a support document',
+  ),
+  forcibleIssuers: setting(
+    'PERSONA_FORCIBLE_ISSUERS',
+    'list',
+    z.array(z.string()),
+    [],
+    'issuer names sites may force (`experimental_forceIssuer`) as aliases of this service',
+  ),
+  proxyIdps: setting(
+    'PERSONA_PROXY_IDPS',
+    'json',
+    z.record(z.string(), z.string()),
+    {},
+    'JSON map of mail domain to bridge host, used when the domain has no support document',
+  ),
+  fakeVerification: setting(
+    'PERSONA_FAKE_VERIFICATION',
+    'bool',
+    z.boolean(),
+    false,
+    'test-only route returning verification tokens; refused in production',
+  ),
+  devMailbox: setting(
+    'PERSONA_DEV_MAILBOX',
+    'bool',
+    z.boolean(),
+    false,
+    'development-only page listing sent mail; refused in production',
+  ),
+  logLevel: setting(
+    'PERSONA_LOG_LEVEL',
+    'string',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'info',
+    'pino log level',
+  ),
+} as const;
+
+export type SettingName = keyof typeof settings;
+export type Config = { readonly [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
