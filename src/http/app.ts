@@ -1,0 +1,234 @@
+/**
+ * What every tier's Fastify app shares (SPEC §6): request ids carried across tiers, pino logs with secrets
+ * redacted, a 10 KB body limit, security headers, event-loop-lag load shedding, `/__heartbeat__`
+ * (shallow and `?deep`), Prometheus `/metrics`, tier-signature checks for internal tiers, and one error
+ * handler that maps the registry in errors.ts to responses.
+ */
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
+import { pino, type Logger } from 'pino';
+import { plainBody, ServiceError } from './errors.ts';
+import { monitorEventLoopLag } from './load-shedding.ts';
+import { createMetrics, type TierMetrics } from './metrics.ts';
+import { checkTierRequest, type Tier } from './tier-auth.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body as received, for signature checks and forwarding. */
+    rawBody?: Buffer;
+    /** The calling tier, once its signature has been checked. */
+    caller?: Tier;
+  }
+}
+
+export const BODY_LIMIT = 10 * 1024;
+export const REQUEST_ID_HEADER = 'x-request-id';
+const HEARTBEAT_TIMEOUT_MS = 5000;
+
+/** A dependency the deep heartbeat checks; rejects (or times out) when it is unhealthy. */
+export type HealthCheck = () => Promise<unknown>;
+
+export interface TierAppOptions {
+  readonly tier: Tier | 'example';
+  readonly logger?: Logger;
+  readonly logLevel?: string;
+  readonly maxEventLoopLagMs?: number;
+  /** Set for internal tiers: the public keys of the tiers allowed to call this one. */
+  readonly callerKeys?: ReadonlyMap<Tier, KeyObject>;
+  readonly healthChecks?: Readonly<Record<string, HealthCheck>>;
+  /** When the public URL is https: HSTS and Secure cookies. */
+  readonly https?: boolean;
+}
+
+export interface TierApp {
+  readonly app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
+  readonly metrics: TierMetrics;
+  readonly logger: Logger;
+}
+
+export function createLogger(tier: string, level = 'info'): Logger {
+  return pino({
+    level,
+    base: { tier },
+    redact: {
+      paths: [
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'req.headers["x-persona-signature"]',
+        'res.headers["set-cookie"]',
+        '*.password',
+        '*.pass',
+        '*.oldpass',
+        '*.newpass',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+function withTimeout(check: HealthCheck, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer in ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([check(), timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
+const isInfrastructure = (url: string): boolean => url.startsWith('/__heartbeat__') || url === '/metrics';
+
+export function createTierApp(options: TierAppOptions): TierApp {
+  const logger = options.logger ?? createLogger(options.tier, options.logLevel);
+  const metrics = createMetrics(options.tier);
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: REQUEST_ID_HEADER,
+    genReqId: () => randomUUID(),
+    // One access line per request, written below without query strings (they can carry tokens).
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+
+  // Keep the raw body: tier signatures cover it, and the router forwards it unchanged.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    request.rawBody = body;
+    if (body.length === 0) {
+      done(null, {});
+      return;
+    }
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new ServiceError('bad-request', 'invalid JSON body'), undefined);
+    }
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (request, body: Buffer, done) => {
+      request.rawBody = body;
+      done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+    },
+  );
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    request.rawBody = body;
+    done(null, undefined);
+  });
+
+  const lag = monitorEventLoopLag(options.maxEventLoopLagMs ?? 0);
+  app.addHook('onClose', () => {
+    lag.stop();
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (isInfrastructure(request.url)) return;
+    metrics.eventLoopLag.set(lag.lag() / 1000);
+    if (lag.tooBusy()) {
+      metrics.shed.inc();
+      await reply.code(503).type('text/plain').send(plainBody(503, 'server is too busy'));
+    }
+  });
+
+  if (options.callerKeys) {
+    const keys = options.callerKeys;
+    const callee = options.tier as Tier;
+    app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
+      if (isInfrastructure(request.url)) {
+        done();
+        return;
+      }
+      request.caller = checkTierRequest(callee, keys, {
+        method: request.method,
+        url: request.url,
+        body: request.rawBody,
+        headers: request.headers,
+      });
+      done();
+    });
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'strict-origin-when-cross-origin');
+    if (options.https) reply.header('strict-transport-security', 'max-age=10886400; includeSubDomains');
+    done(null, payload);
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!isInfrastructure(request.url)) {
+      const path = request.url.split('?', 1)[0];
+      request.log.info(
+        { method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+    metrics.requests
+      .labels({
+        route: request.routeOptions.url ?? 'unmatched',
+        method: request.method,
+        status: String(reply.statusCode),
+      })
+      .observe(reply.elapsedTime / 1000);
+    done();
+  });
+
+  app.setErrorHandler(async (error: unknown, request, reply) => {
+    if (error instanceof ServiceError) {
+      if (error.status >= 500) request.log.warn({ code: error.code }, error.reason);
+      return reply.code(error.status).type('text/plain').send(plainBody(error.status, error.reason));
+    }
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    const status = fastifyError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const reason =
+        fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'request body too large'
+          : (fastifyError.message ?? 'bad request');
+      return reply.code(status).type('text/plain').send(plainBody(status, reason));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).type('text/plain').send(plainBody(500, 'internal error'));
+  });
+
+  app.setNotFoundHandler(async (_request, reply) =>
+    reply.code(404).type('text/plain').send(plainBody(404, 'no such resource')),
+  );
+
+  app.get('/__heartbeat__', async (request, reply) => {
+    const deep = Object.hasOwn(request.query as object, 'deep');
+    const checks = deep ? Object.entries(options.healthChecks ?? {}) : [];
+    const failures: string[] = [];
+    await Promise.all(
+      checks.map(async ([name, check]) => {
+        try {
+          await withTimeout(check, HEARTBEAT_TIMEOUT_MS);
+        } catch (err) {
+          failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    );
+    reply.type('text/plain');
+    if (failures.length > 0) return reply.code(500).send(`bad\n${failures.sort().join('\n')}\n`);
+    return 'ok';
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return { app, metrics, logger };
+}
