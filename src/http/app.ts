@@ -44,6 +44,8 @@ export interface TierAppOptions {
   readonly healthChecks?: Readonly<Record<string, HealthCheck>>;
   /** When the public URL is https: HSTS and Secure cookies. */
   readonly https?: boolean;
+  /** Default X-Frame-Options DENY on responses that set none; off for the router, which relays the tier's. */
+  readonly denyFraming?: boolean;
 }
 
 export interface TierApp {
@@ -161,7 +163,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-content-type-options', 'nosniff');
-    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    if (options.denyFraming !== false && !reply.hasHeader('x-frame-options'))
+      reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'strict-origin-when-cross-origin');
     if (options.https) reply.header('strict-transport-security', 'max-age=10886400; includeSubDomains');
     done(null, payload);

@@ -1,0 +1,170 @@
+/**
+ * Calls from one tier to the instances of another (SPEC §2): keep-alive connection pools, round-robin over
+ * healthy instances, and ejection: an instance that refuses a connection or times out is taken out until
+ * its `/__heartbeat__` answers again. Every call is signed with the calling tier's key.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { ServiceError } from './errors.ts';
+import { signTierRequest, type Tier } from './tier-auth.ts';
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path and query string. */
+  readonly url: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: Buffer | string;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+export interface UpstreamOptions {
+  readonly tier: Tier;
+  readonly urls: readonly string[];
+  readonly caller: Tier;
+  readonly callerKey: KeyObject;
+  readonly logger?: Logger;
+  /** Per-request time limit, ms. */
+  readonly timeoutMs?: number;
+  /** How often an ejected instance's heartbeat is tried, ms. */
+  readonly probeIntervalMs?: number;
+}
+
+export interface Upstream {
+  readonly tier: Tier;
+  call(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Instances currently in rotation. */
+  healthy(): string[];
+  /** Rejects unless at least one instance answers its heartbeat (for deep heartbeats). */
+  checkHealth(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Instance {
+  readonly url: string;
+  readonly pool: Pool;
+  up: boolean;
+  probe?: NodeJS.Timeout;
+}
+
+// Errors that prove the request never reached an instance: safe to send it to another one.
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT']);
+// A reset socket may or may not have delivered the request: only reads are tried again.
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+const isRead = (method: string): boolean => method === 'GET' || method === 'HEAD';
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  if (options.urls.length === 0) throw new Error(`no ${options.tier} instances configured`);
+  const instances: Instance[] = options.urls.map((url) => ({
+    url,
+    pool: new Pool(url, {
+      connections: 32,
+      keepAliveTimeout: 30_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    }),
+    up: true,
+  }));
+  let next = 0;
+  let closed = false;
+
+  async function heartbeat(instance: Instance): Promise<boolean> {
+    try {
+      const res = await instance.pool.request({
+        method: 'GET',
+        path: '/__heartbeat__',
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+      });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  function eject(instance: Instance, why: string): void {
+    if (!instance.up || closed) return;
+    instance.up = false;
+    options.logger?.warn(
+      { upstream: options.tier, instance: instance.url, why },
+      'instance taken out of rotation',
+    );
+    const probe = async () => {
+      if (closed) return;
+      if (await heartbeat(instance)) {
+        instance.up = true;
+        instance.probe = undefined;
+        options.logger?.info({ upstream: options.tier, instance: instance.url }, 'instance back in rotation');
+        return;
+      }
+      instance.probe = setTimeout(() => void probe(), probeIntervalMs);
+      instance.probe.unref();
+    };
+    instance.probe = setTimeout(() => void probe(), probeIntervalMs);
+    instance.probe.unref();
+  }
+
+  function pick(tried: Set<Instance>): Instance | undefined {
+    for (let i = 0; i < instances.length; i++) {
+      const instance = instances[(next + i) % instances.length];
+      if (instance && instance.up && !tried.has(instance)) {
+        next = (next + i + 1) % instances.length;
+        return instance;
+      }
+    }
+    return undefined;
+  }
+
+  async function call(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const tried = new Set<Instance>();
+    for (;;) {
+      const instance = pick(tried);
+      if (!instance) throw new ServiceError('upstream-unavailable', `${options.tier} unavailable`);
+      tried.add(instance);
+      const signature = signTierRequest(options.caller, options.callerKey, options.tier, {
+        method: request.method,
+        url: request.url,
+        body: request.body,
+      });
+      try {
+        const res = await instance.pool.request({
+          method: request.method,
+          path: request.url,
+          headers: { ...request.headers, ...signature },
+          body: request.body,
+        });
+        const chunks: Buffer[] = [];
+        for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
+        return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        eject(instance, code || String(err));
+        const retry = CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && isRead(request.method));
+        if (!retry) throw new ServiceError('upstream-unavailable', `${options.tier} unavailable`);
+      }
+    }
+  }
+
+  return {
+    tier: options.tier,
+    call,
+    healthy: () => instances.filter((i) => i.up).map((i) => i.url),
+    async checkHealth() {
+      const results = await Promise.all(instances.map(heartbeat));
+      if (!results.some(Boolean)) throw new Error(`no ${options.tier} instance answers`);
+    },
+    async close() {
+      closed = true;
+      for (const instance of instances) clearTimeout(instance.probe);
+      await Promise.all(instances.map((i) => i.pool.close()));
+    },
+  };
+}

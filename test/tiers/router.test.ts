@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { createTierApp } from '../../src/http/app.ts';
+import type { Tier } from '../../src/http/tier-auth.ts';
+import { createUpstream } from '../../src/http/upstream.ts';
+import { buildRouter, route } from '../../src/tiers/router/index.ts';
+
+const quiet = pino({ level: 'silent' });
+const routerKeys = generateKeyPairSync('ed25519');
+
+test('routing rules: /verify with or without a query, writes, reads, internal 404, unknown 400, the rest to the webhead', () => {
+  const tierOf = (method: string, url: string) => {
+    const r = route(method, url);
+    return 'tier' in r ? r.tier : `${r.error.status} ${r.error.reason}`;
+  };
+  assert.equal(tierOf('POST', '/verify'), 'verifier');
+  assert.equal(tierOf('POST', '/verify?x'), 'verifier');
+  assert.equal(tierOf('POST', '/wsapi/stage_user'), 'dbwriter');
+  assert.equal(tierOf('GET', '/wsapi/session_context'), 'webhead');
+  assert.equal(tierOf('POST', '/wsapi/cert_key'), 'webhead');
+  assert.equal(tierOf('GET', '/wsapi/saw_idp?domain=x.example'), '404 no such api');
+  assert.equal(tierOf('POST', '/wsapi/create_account_with_assertion'), '404 no such api');
+  assert.equal(tierOf('GET', '/wsapi/stage_user'), '400 no such api', 'wrong method');
+  assert.equal(tierOf('GET', '/wsapi/nope'), '400 no such api');
+  assert.equal(tierOf('GET', '/wsapi/__proto__'), '400 no such api');
+  assert.equal(tierOf('GET', '/wsapi/fake_verification'), '400 no such api');
+  assert.equal('tier' in route('GET', '/wsapi/fake_verification', true) ? 'webhead' : 'refused', 'webhead');
+  assert.equal(tierOf('GET', '/sign_in'), 'webhead');
+  assert.equal(tierOf('GET', '/.well-known/browserid'), 'webhead');
+});
+
+/** A stand-in tier that only answers signed router calls and says who it is. */
+async function fakeTier(tier: Tier, name: string) {
+  const { app } = createTierApp({
+    tier,
+    logger: quiet,
+    callerKeys: new Map([['router', routerKeys.publicKey]]),
+  });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/*',
+    handler: async (req, reply) => {
+      reply.header('set-cookie', 'a=b; Path=/wsapi').header('x-frame-options', 'SAMEORIGIN');
+      return { served: name, url: req.url, body: req.body ?? null, caller: req.caller, id: req.id };
+    },
+  });
+  return { app, url: await app.listen({ port: 0, host: '127.0.0.1' }) };
+}
+
+test('the router forwards signed calls to the right tier and relays status, body and headers', async (t) => {
+  const webhead = await fakeTier('webhead', 'webhead');
+  const dbwriter = await fakeTier('dbwriter', 'dbwriter');
+  const verifier = await fakeTier('verifier', 'verifier');
+  const upstream = (tier: Tier, url: string) =>
+    createUpstream({ tier, urls: [url], caller: 'router', callerKey: routerKeys.privateKey, logger: quiet });
+  const ups = {
+    webhead: upstream('webhead', webhead.url),
+    dbwriter: upstream('dbwriter', dbwriter.url),
+    verifier: upstream('verifier', verifier.url),
+  };
+  const { app } = buildRouter({ ...ups, logger: quiet });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(async () => {
+    await app.close();
+    await Promise.all(Object.values(ups).map((u) => u.close()));
+    await Promise.all([webhead.app.close(), dbwriter.app.close(), verifier.app.close()]);
+  });
+
+  const post = await request(`${base}/wsapi/stage_user`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': 'rid-1' },
+    body: '{"email":"a@example.com"}',
+  });
+  assert.equal(post.statusCode, 200);
+  assert.equal(post.headers['set-cookie'], 'a=b; Path=/wsapi');
+  assert.equal(post.headers['x-frame-options'], 'SAMEORIGIN', 'the tier decides framing');
+  assert.deepEqual(await post.body.json(), {
+    served: 'dbwriter',
+    url: '/wsapi/stage_user',
+    body: { email: 'a@example.com' },
+    caller: 'router',
+    id: 'rid-1',
+  });
+
+  const verify = (await (
+    await request(`${base}/verify?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+  ).body.json()) as Record<string, unknown>;
+  assert.equal(verify.served, 'verifier');
+  const page = (await (await request(`${base}/sign_in`)).body.json()) as Record<string, unknown>;
+  assert.equal(page.served, 'webhead');
+
+  const internal = await request(`${base}/wsapi/saw_idp?domain=x.example`);
+  assert.equal(internal.statusCode, 404);
+  assert.equal(await internal.body.text(), 'Not Found: no such api');
+  const unknown = await request(`${base}/wsapi/nope`);
+  assert.equal(unknown.statusCode, 400);
+  assert.equal(await unknown.body.text(), 'Bad Request: no such api');
+});
+
+test('a dead instance is taken out of rotation, requests go to the others, and it comes back with its heartbeat', async (t) => {
+  const a = await fakeTier('webhead', 'a');
+  const b = await fakeTier('webhead', 'b');
+  const webhead = createUpstream({
+    tier: 'webhead',
+    urls: [a.url, b.url],
+    caller: 'router',
+    callerKey: routerKeys.privateKey,
+    logger: quiet,
+    probeIntervalMs: 100,
+  });
+  const other = createUpstream({
+    tier: 'dbwriter',
+    urls: ['http://127.0.0.1:9'],
+    caller: 'router',
+    callerKey: routerKeys.privateKey,
+    logger: quiet,
+  });
+  const { app } = buildRouter({ webhead, dbwriter: other, verifier: other, logger: quiet });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(async () => {
+    await app.close();
+    await webhead.close();
+    await other.close();
+    await b.app.close();
+  });
+  const served = async () => ((await (await request(`${base}/x`)).body.json()) as { served: string }).served;
+  assert.deepEqual(new Set([await served(), await served()]), new Set(['a', 'b']), 'round robin');
+
+  const port = Number(new URL(a.url).port);
+  await a.app.close();
+  for (let i = 0; i < 6; i++) assert.equal(await served(), 'b');
+  assert.deepEqual(webhead.healthy(), [b.url]);
+
+  // The deep heartbeat names the tier with no instance left.
+  const deep = await request(`${base}/__heartbeat__?deep`);
+  assert.equal(deep.statusCode, 500);
+  assert.match(await deep.body.text(), /dbwriter: no dbwriter instance answers/);
+
+  // Restart a on its old port: its heartbeat brings it back.
+  const { app: again } = createTierApp({
+    tier: 'webhead',
+    logger: quiet,
+    callerKeys: new Map([['router', routerKeys.publicKey]]),
+  });
+  again.get('/*', async () => ({ served: 'a' }));
+  await again.listen({ port, host: '127.0.0.1' });
+  t.after(() => again.close());
+  for (let i = 0; i < 50 && webhead.healthy().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(webhead.healthy().length, 2);
+  const seen = new Set([await served(), await served(), await served()]);
+  assert.ok(seen.has('a'));
+});
