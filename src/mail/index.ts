@@ -1,0 +1,112 @@
+/**
+ * Outgoing mail (SPEC §2: only the dbwriter sends). With an SMTP URL, nodemailer delivers; without one
+ * (development), each message is printed to the console and kept as a file for the development mailbox.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import { LANDING_PAGES, renderMail, type MailKind } from './templates.ts';
+
+export interface VerificationMail {
+  readonly kind: MailKind;
+  readonly to: string;
+  /** The token the landing page completes. */
+  readonly token: string;
+  /** The relying party's origin, shown in the message. */
+  readonly site: string;
+}
+
+export interface Mailer {
+  send(mail: VerificationMail): Promise<void>;
+  close(): void;
+}
+
+export interface MailerOptions {
+  readonly publicUrl: string;
+  readonly from: string;
+  /** `smtp://user:pass@host:port`; empty means the development mailbox. */
+  readonly smtpUrl: string;
+  /** Where the development mailbox keeps messages. */
+  readonly mailboxDir: string;
+  readonly logger?: Logger;
+  /** Called once per message sent, for metrics. */
+  readonly onSent?: (kind: MailKind) => void;
+}
+
+export interface MailboxEntry {
+  readonly kind: MailKind;
+  readonly to: string;
+  readonly subject: string;
+  readonly link: string;
+  readonly text: string;
+  readonly sentAt: number;
+}
+
+export function linkFor(publicUrl: string, kind: MailKind, token: string): string {
+  return `${publicUrl.replace(/\/$/, '')}${LANDING_PAGES[kind]}?token=${encodeURIComponent(token)}`;
+}
+
+const siteName = (origin: string): string => {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return origin;
+  }
+};
+
+export function createMailer(options: MailerOptions): Mailer {
+  const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : undefined;
+  if (!transport) mkdirSync(options.mailboxDir, { recursive: true, mode: 0o700 });
+  return {
+    async send(mail) {
+      const link = linkFor(options.publicUrl, mail.kind, mail.token);
+      const content = renderMail(mail.kind, { email: mail.to, site: siteName(mail.site), link });
+      if (transport) {
+        await transport.sendMail({
+          from: options.from,
+          to: mail.to,
+          subject: content.subject,
+          text: content.text,
+          html: content.html,
+        });
+      } else {
+        const entry: MailboxEntry = {
+          kind: mail.kind,
+          to: mail.to,
+          subject: content.subject,
+          link,
+          text: content.text,
+          sentAt: Date.now(),
+        };
+        writeFileSync(
+          join(options.mailboxDir, `${entry.sentAt}-${mail.token.slice(0, 8)}.json`),
+          JSON.stringify(entry),
+          { mode: 0o600 },
+        );
+        // Development only: the link is the point of printing it.
+        process.stdout.write(`\n  mail to ${mail.to}: ${content.subject}\n  ${link}\n\n`);
+      }
+      options.logger?.info({ event: 'mail_sent', kind: mail.kind }, 'verification mail sent');
+      options.onSent?.(mail.kind);
+    },
+    close() {
+      transport?.close();
+    },
+  };
+}
+
+/** The development mailbox, newest first. */
+export function readMailbox(dir: string, limit = 50): MailboxEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names
+    .sort()
+    .reverse()
+    .slice(0, limit)
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as MailboxEntry);
+}
