@@ -1,0 +1,212 @@
+/**
+ * The rules every wsapi op follows (reference/persona.md §2.1), in one place for the webhead and the
+ * dbwriter: no caching, the session cookie opened and invalidated by a password change elsewhere, CSRF on
+ * POST, the op's authentication level, parameter validation, JSON-object responses, and the session sealed
+ * back into the cookie when it changed.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseUnavailableError, StorageError } from '../db/index.ts';
+import { ServiceError } from '../http/errors.ts';
+import type { Tier } from '../http/tier-auth.ts';
+import { operations, type Operation, type OperationName } from './catalogue.ts';
+import { sessionCookieHeader, type AuthLevel, type Session, type SessionCodec } from './session.ts';
+import { validateArgs, ValidationError } from './validate.ts';
+
+export interface WsapiContext {
+  /** Validated arguments. */
+  readonly args: Record<string, unknown>;
+  /** The session; handlers change it in place and it is saved after the handler. */
+  session: Session;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly now: number;
+  /** The end user's address, as the router saw it. */
+  readonly clientIp: string;
+  /** Signs the session in; never lowers a password-level session of the same user (persona #1049). */
+  authenticate(userid: number, level: AuthLevel, lastPasswordReset: number, ephemeral: boolean): void;
+  /** Signs out, keeping only the CSRF token. */
+  logout(): void;
+}
+
+/** A handler returns the JSON object to answer, or nothing after answering through `reply` itself. */
+export type WsapiHandler = (ctx: WsapiContext) => Promise<object | undefined>;
+
+export interface WsapiDeps {
+  readonly codec: SessionCodec;
+  readonly https: boolean;
+  readonly sessionDurationMs: number;
+  readonly ephemeralSessionDurationMs: number;
+  /** The user's lastPasswordReset (unix seconds), undefined when the user is gone. */
+  readonly lastPasswordReset: (userid: number) => Promise<number | undefined>;
+  /** Tiers allowed to call internal ops here. */
+  readonly internalCallers?: readonly Tier[];
+  readonly now?: () => number;
+  /** Counts each op served, for metrics. */
+  readonly onOperation?: (name: OperationName) => void;
+}
+
+const bad = (reason: string) => new ServiceError('bad-request', reason);
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function newCsrfToken(): string {
+  return randomBytes(16).toString('base64');
+}
+
+interface SessionState {
+  session: Session;
+  createdAt: number;
+  duration: number;
+  readonly opened: boolean;
+  readonly before: string;
+  readonly now: number;
+}
+
+/** Registers the given handlers as `/wsapi/<op>` routes with the framework rules around them. */
+export function registerWsapi(
+  app: FastifyInstance,
+  deps: WsapiDeps,
+  handlers: Partial<Record<OperationName, WsapiHandler>>,
+): void {
+  const clock = deps.now ?? Date.now;
+  const states = new WeakMap<FastifyRequest, SessionState>();
+
+  // Runs for every answer, errors included, so a session reset on the way out is saved too.
+  const saveSession = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: null, p: unknown) => void,
+  ) => {
+    const state = states.get(request);
+    if (state) {
+      const renew = state.opened && state.createdAt + state.duration - state.now < 5 * 60_000;
+      if (renew) state.createdAt += 5 * 60_000;
+      const changed = JSON.stringify(state.session) !== state.before;
+      if (changed || renew) {
+        const value = deps.codec.seal(state.session, state.createdAt, state.duration);
+        reply.header(
+          'set-cookie',
+          sessionCookieHeader(deps.codec.name, value, state.createdAt + state.duration, {
+            https: deps.https,
+          }),
+        );
+      }
+    }
+    done(null, payload);
+  };
+
+  for (const [name, handler] of Object.entries(handlers) as [OperationName, WsapiHandler][]) {
+    const op: Operation = operations[name];
+    app.route({
+      method: op.method,
+      url: `/wsapi/${name}`,
+      onSend: saveSession,
+      handler: async (request, reply) => {
+        reply.header('cache-control', 'no-cache, max-age=0');
+        if (op.internal && !(request.caller && deps.internalCallers?.includes(request.caller))) {
+          throw new ServiceError('not-found', 'no such api');
+        }
+        deps.onOperation?.(name);
+        const now = clock();
+        const opened = deps.codec.open(cookieValue(request.headers.cookie, deps.codec.name), now);
+        const session: Session = opened ? { ...opened.session } : {};
+        const state: SessionState = {
+          session,
+          createdAt: opened?.createdAt ?? now,
+          duration: opened?.duration ?? deps.sessionDurationMs,
+          opened: opened !== null,
+          before: opened ? JSON.stringify(opened.session) : '{}',
+          now,
+        };
+        states.set(request, state);
+
+        try {
+          // A password change elsewhere bumps lastPasswordReset and ends every other session.
+          if (state.session.userid !== undefined) {
+            const current = await deps.lastPasswordReset(state.session.userid);
+            if (current === undefined || (current !== 0 && current !== state.session.lastPasswordReset))
+              state.session = {};
+          }
+
+          const params = (op.method === 'GET' ? request.query : request.body) as
+            Record<string, unknown> | undefined;
+          if (op.method === 'POST') {
+            const csrf = state.session.csrf;
+            if (!csrf) throw new ServiceError('forbidden', 'no cookie');
+            const sent = params?.csrf;
+            if (typeof sent !== 'string' || !sameToken(sent, csrf)) throw bad('CSRF violation');
+          }
+          const level = state.session.userid !== undefined ? state.session.authLevel : undefined;
+          if (op.auth === 'assertion' && level === undefined) throw bad('requires authentication');
+          if (op.auth === 'password' && level !== 'password') throw bad('requires authentication');
+
+          let args: Record<string, unknown>;
+          try {
+            args = validateArgs(op, params ?? {});
+          } catch (err) {
+            if (err instanceof ValidationError)
+              return await reply.code(400).send({ success: false, reason: err.message });
+            throw err;
+          }
+
+          const ctx: WsapiContext = {
+            args,
+            get session() {
+              return state.session;
+            },
+            set session(value: Session) {
+              state.session = value;
+            },
+            request,
+            reply,
+            now,
+            clientIp:
+              (request.headers['x-forwarded-for'] as string | undefined)?.split(',')[0]?.trim() ?? request.ip,
+            authenticate(userid, newLevel, lastPasswordReset, ephemeral) {
+              const current = state.session;
+              const keepPassword = current.userid === userid && current.authLevel === 'password';
+              state.session = {
+                csrf: current.csrf,
+                userid,
+                authLevel: keepPassword ? 'password' : newLevel,
+                lastPasswordReset,
+              };
+              state.createdAt = now;
+              state.duration = ephemeral ? deps.ephemeralSessionDurationMs : deps.sessionDurationMs;
+            },
+            logout() {
+              const csrf = state.session.csrf;
+              state.session = csrf ? { csrf } : {};
+            },
+          };
+          const result = await handler(ctx);
+          if (reply.sent) return;
+          if (result === undefined) throw new Error(`${name} answered nothing`);
+          if (typeof result !== 'object' || Array.isArray(result))
+            throw new Error('wsapi responses must be JSON objects');
+          return await reply.send(result);
+        } catch (err) {
+          if (err instanceof DatabaseUnavailableError)
+            throw new ServiceError('database-unavailable', 'database unavailable');
+          if (err instanceof StorageError) throw bad(err.message);
+          throw err;
+        }
+      },
+    });
+  }
+}
