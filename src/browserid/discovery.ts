@@ -16,7 +16,7 @@ import {
 import type { IssuerDirectory } from './verify.ts';
 
 export const WELL_KNOWN_PATH = '/.well-known/browserid';
-/** Delegations followed from the first domain; the original's MAX_AUTHORITY_DELEGATIONS. */
+/** Longest delegation chain, in domains, the first included: the original's MAX_AUTHORITY_DELEGATIONS. */
 export const MAX_AUTHORITY_DELEGATIONS = 6;
 
 export const DISCOVERY_DEFAULTS = {
@@ -319,13 +319,11 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
         };
       }
       const next = doc.authority;
+      // Both messages list the chain as the original did: the repeated domain is not written twice.
       if (chain.includes(next))
-        fail(
-          'delegation-loop',
-          `Circular reference in delegating authority: ${[...chain, next].join(' > ')}`,
-        );
+        fail('delegation-loop', `Circular reference in delegating authority: ${chain.join(' > ')}`);
       chain.push(next);
-      if (chain.length > MAX_AUTHORITY_DELEGATIONS + 1)
+      if (chain.length > MAX_AUTHORITY_DELEGATIONS)
         fail('too-many-hops', `Too many hops while delegating authority: ${chain.join(' > ')}`);
       current = next;
     }
