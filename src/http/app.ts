@@ -48,8 +48,11 @@ export interface TierAppOptions {
   readonly denyFraming?: boolean;
 }
 
+/** The Fastify instance every tier builds on (pino's Logger as its logger type). */
+export type TierFastify = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
+
 export interface TierApp {
-  readonly app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
+  readonly app: TierFastify;
   readonly metrics: TierMetrics;
   readonly logger: Logger;
 }

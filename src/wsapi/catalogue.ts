@@ -15,7 +15,8 @@ export type ArgType =
   | 'hostname'
   | 'origin'
   | 'color'
-  | 'image';
+  | 'image'
+  | 'bucket';
 
 /** none; `assertion`: signed in by any means; `password`: signed in with the password. */
 export type AuthLevelRequired = 'none' | 'assertion' | 'password';
@@ -148,31 +149,55 @@ export const operations = {
     args: { assertion: req('assertion') },
   },
   used_address_as_primary: { method: 'POST', writes: true, auth: 'assertion', args: { email: req('email') } },
+  // Internal ops: only the webhead calls them, proven by its tier signature, so they take the user explicitly
+  // instead of replaying the end user's cookie and CSRF token as the original did. The router 404s them.
   create_account_with_assertion: {
     method: 'POST',
     writes: true,
     auth: 'none',
     internal: true,
-    args: { assertion: req('assertion') },
+    args: { email: req('email') },
   },
   user_used_email_as: {
     method: 'POST',
     writes: true,
-    auth: 'assertion',
+    auth: 'none',
     internal: true,
-    args: { email: req('email'), used_as: req('email_type') },
+    args: { userid: req('userid'), email: req('email'), used_as: req('email_type') },
   },
   increment_failed_auth_tries: {
-    method: 'GET',
+    method: 'POST',
     writes: true,
     auth: 'none',
     internal: true,
     args: { userid: req('userid') },
   },
-  reset_failed_auth_tries: { method: 'GET', writes: true, auth: 'password', internal: true, args: {} },
-  saw_idp: { method: 'GET', writes: true, auth: 'none', internal: true, args: { domain: req('hostname') } },
+  reset_failed_auth_tries: {
+    method: 'POST',
+    writes: true,
+    auth: 'none',
+    internal: true,
+    args: { userid: req('userid') },
+  },
+  // Ours: the rehash after a sign-in with a hash of another cost (the original replayed update_password).
+  rehash_password: {
+    method: 'POST',
+    writes: true,
+    auth: 'none',
+    internal: true,
+    args: { userid: req('userid'), pass: req('password') },
+  },
+  // Ours: per-IP limits shared by every webhead (SPEC §4.4) count in the database, which only the dbwriter writes.
+  hit_rate_limit: {
+    method: 'POST',
+    writes: true,
+    auth: 'none',
+    internal: true,
+    args: { bucket: req('bucket') },
+  },
+  saw_idp: { method: 'POST', writes: true, auth: 'none', internal: true, args: { domain: req('hostname') } },
   forget_idp: {
-    method: 'GET',
+    method: 'POST',
     writes: true,
     auth: 'none',
     internal: true,

@@ -5,7 +5,8 @@
  * back into the cookie when it changed.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TierFastify } from '../http/app.ts';
 import { DatabaseUnavailableError, StorageError } from '../db/index.ts';
 import { ServiceError } from '../http/errors.ts';
 import type { Tier } from '../http/tier-auth.ts';
@@ -78,7 +79,7 @@ interface SessionState {
 
 /** Registers the given handlers as `/wsapi/<op>` routes with the framework rules around them. */
 export function registerWsapi(
-  app: FastifyInstance,
+  app: TierFastify,
   deps: WsapiDeps,
   handlers: Partial<Record<OperationName, WsapiHandler>>,
 ): void {
@@ -136,8 +137,9 @@ export function registerWsapi(
         states.set(request, state);
 
         try {
+          // Internal ops carry no end-user session: the tier signature is their authentication.
           // A password change elsewhere bumps lastPasswordReset and ends every other session.
-          if (state.session.userid !== undefined) {
+          if (!op.internal && state.session.userid !== undefined) {
             const current = await deps.lastPasswordReset(state.session.userid);
             if (current === undefined || (current !== 0 && current !== state.session.lastPasswordReset))
               state.session = {};
@@ -145,7 +147,7 @@ export function registerWsapi(
 
           const params = (op.method === 'GET' ? request.query : request.body) as
             Record<string, unknown> | undefined;
-          if (op.method === 'POST') {
+          if (op.method === 'POST' && !op.internal) {
             const csrf = state.session.csrf;
             if (!csrf) throw new ServiceError('forbidden', 'no cookie');
             const sent = params?.csrf;

@@ -63,6 +63,10 @@ function check(type: ArgType, value: unknown): { ok: true; value: unknown } | { 
       return typeof value === 'string' && /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.test(value)
         ? ok()
         : no('not a valid color');
+    case 'bucket':
+      return typeof value === 'string' && /^[\x21-\x7e]{1,200}$/.test(value)
+        ? ok()
+        : no('not a valid bucket');
     case 'image': {
       if (typeof value !== 'string' || value.length > 2048) return no('must be an https URL');
       try {

@@ -21,7 +21,7 @@ test('routing rules: /verify with or without a query, writes, reads, internal 40
   assert.equal(tierOf('POST', '/wsapi/stage_user'), 'dbwriter');
   assert.equal(tierOf('GET', '/wsapi/session_context'), 'webhead');
   assert.equal(tierOf('POST', '/wsapi/cert_key'), 'webhead');
-  assert.equal(tierOf('GET', '/wsapi/saw_idp?domain=x.example'), '404 no such api');
+  assert.equal(tierOf('POST', '/wsapi/saw_idp'), '404 no such api');
   assert.equal(tierOf('POST', '/wsapi/create_account_with_assertion'), '404 no such api');
   assert.equal(tierOf('GET', '/wsapi/stage_user'), '400 no such api', 'wrong method');
   assert.equal(tierOf('GET', '/wsapi/nope'), '400 no such api');
@@ -96,7 +96,7 @@ test('the router forwards signed calls to the right tier and relays status, body
   const page = (await (await request(`${base}/sign_in`)).body.json()) as Record<string, unknown>;
   assert.equal(page.served, 'webhead');
 
-  const internal = await request(`${base}/wsapi/saw_idp?domain=x.example`);
+  const internal = await request(`${base}/wsapi/saw_idp`, { method: 'POST' });
   assert.equal(internal.statusCode, 404);
   assert.equal(await internal.body.text(), 'Not Found: no such api');
   const unknown = await request(`${base}/wsapi/nope`);

@@ -206,7 +206,11 @@ test('auth levels; sessions never downgrade; a password change elsewhere ends th
 test('internal ops answer only the allowed tiers', async (t) => {
   const { app, base } = await start();
   t.after(() => app.close());
-  const res = await request(`${base}/wsapi/saw_idp?domain=x.example`);
+  const res = await request(`${base}/wsapi/saw_idp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"domain":"x.example"}',
+  });
   assert.equal(res.statusCode, 404);
   assert.equal(await res.body.text(), 'Not Found: no such api');
 });
