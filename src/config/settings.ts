@@ -63,6 +63,28 @@ export const settings = {
     '`sqlite:<path>` or `mysql://user:pass@host:port/db`; empty means SQLite in the data directory',
     true,
   ),
+  databaseReadUrl: setting(
+    'PERSONA_DATABASE_READ_URL',
+    'string',
+    z.string(),
+    '',
+    "a separate database for the webhead's reads (a replica or a SELECT-only account); empty means PERSONA_DATABASE_URL",
+    true,
+  ),
+  databaseQueryTimeoutMs: setting(
+    'PERSONA_DATABASE_QUERY_TIMEOUT_MS',
+    'int',
+    z.number().int().min(1),
+    5000,
+    'time limit of one database query; past it the tier answers 503 database unavailable',
+  ),
+  migrateAtStart: setting(
+    'PERSONA_MIGRATE_AT_START',
+    'bool',
+    z.boolean(),
+    false,
+    'the dbwriter applies pending migrations before serving (`persona start` always does)',
+  ),
   smtpUrl: setting(
     'PERSONA_SMTP_URL',
     'string',
