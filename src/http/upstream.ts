@@ -40,8 +40,11 @@ export interface Upstream {
   call(request: UpstreamRequest): Promise<UpstreamResponse>;
   /** Instances currently in rotation. */
   healthy(): string[];
-  /** Rejects unless at least one instance answers its heartbeat (for deep heartbeats). */
-  checkHealth(): Promise<void>;
+  /**
+   * Rejects unless at least one instance answers its heartbeat; `deep` asks for theirs (a tier's deep
+   * heartbeat checks its own dependencies), and the rejection carries what they said was wrong.
+   */
+  checkHealth(options?: { deep?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,20 +78,25 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   let next = 0;
   let closed = false;
 
-  async function heartbeat(instance: Instance): Promise<boolean> {
+  /** Undefined when healthy, else why not. */
+  async function heartbeatProblem(instance: Instance, deep = false): Promise<string | undefined> {
     try {
       const res = await instance.pool.request({
         method: 'GET',
-        path: '/__heartbeat__',
-        headersTimeout: 2000,
-        bodyTimeout: 2000,
+        path: deep ? '/__heartbeat__?deep' : '/__heartbeat__',
+        headersTimeout: 4500,
+        bodyTimeout: 4500,
       });
-      await res.body.dump();
-      return res.statusCode === 200;
-    } catch {
-      return false;
+      const body = await res.body.text();
+      if (res.statusCode === 200) return undefined;
+      const said = body.split('\n').slice(1).filter(Boolean).join('; ');
+      return said || `heartbeat answered ${res.statusCode}`;
+    } catch (err) {
+      return `no answer (${(err as { code?: string }).code ?? 'error'})`;
     }
   }
+  const heartbeat = async (instance: Instance): Promise<boolean> =>
+    (await heartbeatProblem(instance)) === undefined;
 
   function eject(instance: Instance, why: string): void {
     if (!instance.up || closed) return;
@@ -157,9 +165,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     tier: options.tier,
     call,
     healthy: () => instances.filter((i) => i.up).map((i) => i.url),
-    async checkHealth() {
-      const results = await Promise.all(instances.map(heartbeat));
-      if (!results.some(Boolean)) throw new Error(`no ${options.tier} instance answers`);
+    async checkHealth(check = {}) {
+      const problems = await Promise.all(instances.map((i) => heartbeatProblem(i, check.deep)));
+      if (problems.some((p) => p === undefined)) return;
+      throw new Error(problems[0] ?? `no ${options.tier} instance answers`);
     },
     async close() {
       closed = true;

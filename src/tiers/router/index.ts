@@ -67,8 +67,9 @@ export function buildRouter(deps: RouterDeps): TierApp {
     https: deps.https,
     maxEventLoopLagMs: deps.maxEventLoopLagMs,
     healthChecks: {
-      webhead: () => deps.webhead.checkHealth(),
-      dbwriter: () => deps.dbwriter.checkHealth(),
+      // The webhead's and dbwriter's own deep heartbeats check the database and the keysigner.
+      webhead: () => deps.webhead.checkHealth({ deep: true }),
+      dbwriter: () => deps.dbwriter.checkHealth({ deep: true }),
       verifier: () => deps.verifier.checkHealth(),
     },
   });
