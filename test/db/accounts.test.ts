@@ -225,6 +225,9 @@ await forEachEngine('accounts', (db) => {
     const bumped = await writer.updatePassword(userId, HASH, true);
     assert.equal(bumped, Math.floor(now / 1000));
     assert.equal(await reader.lastPasswordReset(userId), bumped);
+    // A second change within the same second still moves it, so sessions made in between end too.
+    const again = await writer.updatePassword(userId, OTHER_HASH, true);
+    assert.equal(again, (bumped ?? 0) + 1);
     await assert.rejects(writer.updatePassword(999_999_999, HASH, true), refusedWith('no-such-user'));
   });
 

@@ -51,12 +51,17 @@ export async function lastPasswordReset({ db, engine }: Scope, uid: number): Pro
  * `invalidateSessions`, bumps lastPasswordReset, which ends every other session; returns its new value.
  */
 export async function setPassword(
-  { db, engine, now }: Scope,
+  scope: Scope,
   uid: number,
   hash: string,
   invalidateSessions: boolean,
 ): Promise<number | undefined> {
-  const bumped = invalidateSessions ? seconds(now) : undefined;
+  const { db, engine, now } = scope;
+  // The time is kept in seconds: a second change within one second must still move it, or sessions
+  // made in between would survive it.
+  const bumped = invalidateSessions
+    ? Math.max(seconds(now), ((await lastPasswordReset(scope, uid)) ?? 0) + 1)
+    : undefined;
   const result = await db
     .updateTable('user')
     .set({

@@ -1,0 +1,91 @@
+/**
+ * Changes a signed-in user makes to their account (reference/persona.md §2.2): the password, addresses
+ * proved by a primary, how an address was last used, removing an address, cancelling the account.
+ */
+import { BrowserIdError } from '../../browserid/index.ts';
+import { ServiceError } from '../../http/errors.ts';
+import { sessionUser, textArg, type Handlers, type Kit } from './kit.ts';
+
+export function accountHandlers(kit: Kit): Handlers {
+  const { writer, hasher, primaries } = kit;
+
+  return {
+    async update_password(ctx) {
+      const userid = sessionUser(ctx);
+      const oldpass = textArg(ctx, 'oldpass');
+      const newpass = textArg(ctx, 'newpass');
+      try {
+        const auth = await writer.checkAuth(userid);
+        if (!auth?.hash) return { success: false, reason: 'no password set for user' };
+        if (!(await hasher.compare(oldpass, auth.hash))) {
+          ctx.request.log.info({ event: 'password_update_refused', userid }, 'wrong old password');
+          return { success: false, reason: 'incorrect password' };
+        }
+        const hash = await hasher.hash(newpass);
+        // The same password again is a rehash: other sessions may live on.
+        const changed = oldpass !== newpass;
+        const lastPasswordReset = await writer.updatePassword(userid, hash, changed);
+        if (lastPasswordReset !== undefined) {
+          // Every other session ends; this one proved the password and carries on at password level,
+          // keeping its own lifetime.
+          ctx.session = { ...ctx.session, authLevel: 'password', lastPasswordReset };
+        }
+        ctx.request.log.info(
+          { event: 'password_updated', userid, sessionsEnded: changed },
+          'password updated',
+        );
+        return { success: true };
+      } catch (err) {
+        // The original answered this op's overload as JSON.
+        if (err instanceof ServiceError && err.code === 'too-busy') {
+          await ctx.reply.code(503).send({ success: false, reason: err.reason });
+          return undefined;
+        }
+        throw err;
+      }
+    },
+
+    async remove_email(ctx) {
+      const userid = sessionUser(ctx);
+      // Not the owner: the data layer refuses, answered 400 with its reason. The last address may go.
+      await writer.removeEmail(userid, textArg(ctx, 'email'));
+      ctx.request.log.info({ event: 'email_removed', userid }, 'address removed');
+      return { success: true };
+    },
+
+    async account_cancel(ctx) {
+      const userid = sessionUser(ctx);
+      await writer.cancelAccount(userid);
+      ctx.logout();
+      ctx.request.log.info({ event: 'account_cancelled', userid }, 'account cancelled');
+      return { success: true };
+    },
+
+    async add_email_with_assertion(ctx) {
+      const userid = sessionUser(ctx);
+      let email: string;
+      try {
+        email = await primaries.verifyAssertion(textArg(ctx, 'assertion'));
+      } catch (err) {
+        if (!(err instanceof BrowserIdError)) throw err;
+        ctx.request.log.info({ event: 'primary_assertion_refused', code: err.code }, err.message);
+        return { success: false, reason: err.message };
+      }
+      // Proved by its primary: the address moves here, from any other account.
+      await writer.addPrimaryEmailToAccount(userid, email);
+      ctx.request.log.info({ event: 'primary_email_added', userid }, 'primary address added');
+      return { success: true };
+    },
+
+    async used_address_as_primary(ctx) {
+      const userid = sessionUser(ctx);
+      const email = textArg(ctx, 'email');
+      if (!(await writer.userOwnsEmail(userid, email)))
+        throw new ServiceError('bad-request', 'that email does not belong to you');
+      if (!(await primaries.isPrimary(email)))
+        throw new ServiceError('bad-request', 'email is not a primary');
+      await writer.updateEmailLastUsedAs(email, 'primary');
+      return { success: true };
+    },
+  };
+}

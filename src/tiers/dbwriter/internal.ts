@@ -1,0 +1,88 @@
+/**
+ * Ops only the webhead calls (catalogue: `internal`), proven by its tier signature rather than by replaying
+ * the end user's cookie and CSRF token as the original did, so they name the user explicitly. The webhead
+ * has done the checking (password compared, assertion verified); these only write.
+ */
+import { ServiceError } from '../../http/errors.ts';
+import { bucketPrefix } from './rate-limits.ts';
+import { textArg, type Handlers, type Kit } from './kit.ts';
+
+const userArg = (args: Record<string, unknown>): number => args.userid as number;
+
+export function internalHandlers(kit: Kit): Handlers {
+  const { writer, hasher } = kit;
+
+  return {
+    async create_account_with_assertion(ctx) {
+      // First sign-in through a primary: an account without a password. A racing sign-in for the same
+      // address gets the account the other one made.
+      const account = await writer.createUserWithPrimaryEmail(textArg(ctx, 'email'));
+      if (account.created)
+        ctx.request.log.info(
+          { event: 'account_created', userid: account.userId, via: 'primary' },
+          'account created',
+        );
+      return { success: true, userid: account.userId, lastPasswordReset: account.lastPasswordReset };
+    },
+
+    async user_used_email_as(ctx) {
+      const userid = userArg(ctx.args);
+      const email = textArg(ctx, 'email');
+      if (!(await writer.userOwnsEmail(userid, email)))
+        throw new ServiceError('bad-request', 'that email does not belong to you');
+      await writer.updateEmailLastUsedAs(email, ctx.args.used_as === 'primary' ? 'primary' : 'secondary');
+      return { success: true };
+    },
+
+    async increment_failed_auth_tries(ctx) {
+      await writer.incAuthFailures(userArg(ctx.args));
+      return { success: true };
+    },
+
+    async reset_failed_auth_tries(ctx) {
+      // Writes only when there were failures (SPEC §4.7).
+      await writer.clearAuthFailures(userArg(ctx.args));
+      return { success: true };
+    },
+
+    async rehash_password(ctx) {
+      const userid = userArg(ctx.args);
+      const pass = textArg(ctx, 'pass');
+      // The password is checked again against the hash stored now: had it changed since the webhead's
+      // check, a rehash of the old password would undo the change.
+      const auth = await writer.checkAuth(userid);
+      if (!auth?.hash) return { success: false, reason: 'no password set for user' };
+      if (!hasher.needsRehash(auth.hash)) return { success: true, rehashed: false };
+      if (!(await hasher.compare(pass, auth.hash))) return { success: false, reason: 'password mismatch' };
+      await writer.updatePassword(userid, await hasher.hash(pass), false);
+      return { success: true, rehashed: true };
+    },
+
+    async hit_rate_limit(ctx) {
+      const bucket = textArg(ctx, 'bucket').toLowerCase();
+      const prefix = bucketPrefix(bucket);
+      const limit = prefix === undefined ? undefined : kit.rateLimits.get(prefix);
+      if (prefix === undefined || limit === undefined)
+        throw new ServiceError('bad-request', 'unknown rate-limit bucket');
+      const hit = await writer.hitRateLimit(bucket, limit);
+      kit.rateLimitHits.inc({ limit: prefix, outcome: hit.allowed ? 'allowed' : 'refused' });
+      return {
+        success: true,
+        allowed: hit.allowed,
+        hits: hit.hits,
+        limit: limit.limit,
+        resetAt: hit.resetAt,
+      };
+    },
+
+    async saw_idp(ctx) {
+      await writer.updateIDPLastSeen(textArg(ctx, 'domain'));
+      return { success: true };
+    },
+
+    async forget_idp(ctx) {
+      await writer.forgetIDP(textArg(ctx, 'domain'));
+      return { success: true };
+    },
+  };
+}

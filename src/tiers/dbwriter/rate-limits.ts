@@ -1,0 +1,43 @@
+/**
+ * Per-IP and per-address limits shared by every instance (SPEC §4.4). Counters live in the database, which
+ * only the dbwriter writes, so the webhead counts its own buckets through the internal `hit_rate_limit` op.
+ *
+ * A bucket is `<kind>:<scope>:<value>`, e.g. `auth:ip:203.0.113.9` or `auth:addr:alice@example.com`; its
+ * limit is the one configured for `<kind>:<scope>`. Buckets are compared lower-cased, so an address or an
+ * IPv6 address counts once whatever its case.
+ */
+import type { RateLimit } from '../../db/index.ts';
+
+const MINUTE = 60_000;
+
+/** New verification mails (every `stage_*` op) per client address. */
+export const DEFAULT_STAGING_LIMIT: RateLimit = { limit: 20, windowMs: 10 * MINUTE };
+
+/**
+ * The buckets the webhead may count, by prefix. Generous per IP (offices and carriers put many people
+ * behind one address); tighter per account address, beside the 10-failure lockout that never expires.
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
+  // authenticate_user attempts from one client address
+  'auth:ip': { limit: 300, windowMs: 10 * MINUTE },
+  // authenticate_user attempts for one account address, from anywhere
+  'auth:addr': { limit: 30, windowMs: 10 * MINUTE },
+  // auth_with_assertion attempts from one client address
+  'assertion:ip': { limit: 300, windowMs: 10 * MINUTE },
+  // cert_key requests from one client address
+  'cert:ip': { limit: 600, windowMs: 10 * MINUTE },
+  // verification mails from one client address (the dbwriter counts these itself)
+  'stage:ip': DEFAULT_STAGING_LIMIT,
+};
+
+/** The bucket's prefix (`<kind>:<scope>`), or undefined when it has no value after one. */
+export function bucketPrefix(bucket: string): string | undefined {
+  const parts = bucket.split(':');
+  if (parts.length < 3 || parts[0] === '' || parts[1] === '' || parts.slice(2).join(':') === '')
+    return undefined;
+  return `${parts[0] ?? ''}:${parts[1] ?? ''}`;
+}
+
+/** The longest window among the limits: counters older than it are of no use. */
+export const longestWindowMs = (limits: Iterable<RateLimit>): number =>
+  Math.max(MINUTE, ...[...limits].map((l) => l.windowMs));
