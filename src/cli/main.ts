@@ -1,6 +1,8 @@
 /** The `persona` command. Parses arguments and wires factories; the work lives elsewhere. */
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.ts';
 import { generateDomainKeys, KeysExistError } from './keys.ts';
 
 const HELP = `persona: the BrowserID identity service
@@ -9,19 +11,20 @@ Usage:
   persona <command> [options]
 
 Commands:
+  start                               the whole local stack: every tier as its own process,
+                                      data, keys and the SQLite database made on first run
+  serve <tier>                        one tier: router, webhead, dbwriter, keysigner or verifier
+  migrate [--status]                  create or update the database schema (PERSONA_DATABASE_URL)
   keys generate [--dir D] [--force]   write the domain keypair (RS256, RSA-2048) into D
                                       (default: $PERSONA_DATA_DIR/keys, i.e. ./var/keys);
                                       the secret key file gets mode 0600
-  start                               start the whole local stack (arrives with the service tiers)
   help                                this text
 
-Options:
-  -h, --help                          show help
+Settings come from defaults, the JSON file named by PERSONA_CONFIG and PERSONA_* variables:
+see docs/configuration.md.
 `;
 
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PERSONA_DATA_DIR ?? './var';
-}
+const BIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'persona.js');
 
 function keysCommand(args: string[]): number {
   const { values, positionals } = parseArgs({
@@ -37,7 +40,7 @@ function keysCommand(args: string[]): number {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
-  const dir = values.dir ?? join(dataDir(), 'keys');
+  const dir = values.dir ?? join(loadConfig().dataDir, 'keys');
   try {
     const { files } = generateDomainKeys(dir, values.force);
     process.stdout.write(`wrote the domain keypair:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
@@ -51,16 +54,77 @@ function keysCommand(args: string[]): number {
   }
 }
 
-export function main(argv: string[]): number {
+/** Resolves when the process is asked to stop (Ctrl-C or a supervisor's TERM). */
+const stopSignal = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+  });
+
+async function serveCommand(args: string[]): Promise<number> {
+  const { isTier, serveTier } = await import('./serve.ts');
+  const tier = args[0];
+  if (!isTier(tier)) {
+    process.stderr.write(`persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier\n`);
+    return 2;
+  }
+  const served = await serveTier(tier, loadConfig());
+  await stopSignal();
+  await served.close();
+  return 0;
+}
+
+async function startCommand(): Promise<number> {
+  const { ensureLayout, layoutOf } = await import('./layout.ts');
+  const { startSupervisor } = await import('../supervisor/index.ts');
+  const config = loadConfig();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Without SMTP, a development stack keeps mail in the development mailbox (never in production).
+  if (config.env === 'development' && !config.smtpUrl && env.PERSONA_DEV_MAILBOX === undefined)
+    env.PERSONA_DEV_MAILBOX = '1';
+  const created = ensureLayout(layoutOf(config));
+  if (created.length > 0)
+    process.stdout.write(`first run: made ${created.join(', ')} in ${config.dataDir}\n`);
+  const { runMigrate } = await import('./migrate.ts');
+  const { databaseSettingsFrom } = await import('../db/index.ts');
+  const migrated = await runMigrate(databaseSettingsFrom(config).write, false);
+  if (migrated !== 0) return migrated;
+
+  const supervisor = startSupervisor({ config, env, serveCommand: [process.execPath, BIN] });
+  const stop = stopSignal();
+  const outcome = await Promise.race([supervisor.ready.then(() => 'ready' as const), stop]);
+  if (outcome === 'ready') {
+    const mailbox =
+      env.PERSONA_DEV_MAILBOX === '1' ? `\n  mail (development):   ${config.publicUrl}/__mailbox__` : '';
+    process.stdout.write(
+      `\nPersona is running.\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}\nCtrl-C stops every tier.\n\n`,
+    );
+    await stop;
+  }
+  process.stdout.write('stopping every tier…\n');
+  await supervisor.stop();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'keys':
       return keysCommand(rest);
+    case 'migrate': {
+      // Loaded on demand, so no other command (the keysigner's) loads database code (SPEC §2).
+      const { migrateCommand } = await import('./migrate.ts');
+      await migrateCommand(rest);
+      return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    }
+    case 'serve':
+      return serveCommand(rest);
     case 'start':
-      process.stdout.write(
-        'persona start: the local stack of tiers arrives with the service issue; nothing to start yet.\n',
-      );
-      return 0;
+      return startCommand();
     case undefined:
     case 'help':
     case '--help':
@@ -74,8 +138,9 @@ export function main(argv: string[]): number {
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  process.stderr.write(`persona: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`persona: ${message}\n`);
   process.exitCode = 1;
 }

@@ -77,6 +77,8 @@ export interface Reader {
   authForVerificationSecret(secret: string): Promise<VerificationAuth | undefined>;
   verificationSecretForEmail(email: string): Promise<string | undefined>;
   getIDPLastSeen(domain: string): Promise<Date | undefined>;
+  /** Hits counted on a rate-limit bucket in its current window (0 when the window has run out). */
+  rateLimitHits(bucket: string, windowMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -225,6 +227,8 @@ function readsOn(connection: Connection, scope: () => Scope): Reader {
             return t === undefined ? undefined : new Date(t * 1000);
           })
         : Promise.resolve(undefined),
+    rateLimitHits: (bucket, windowMs) =>
+      BUCKET.test(bucket) ? read(() => rateLimits.hitsOf(scope(), bucket, windowMs)) : Promise.resolve(0),
     close: () => connection.close(),
   };
 }

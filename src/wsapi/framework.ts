@@ -74,6 +74,8 @@ interface SessionState {
   duration: number;
   readonly opened: boolean;
   readonly before: string;
+  /** createdAt.duration as opened: re-authenticating the same session still needs a new cookie. */
+  readonly timesBefore: string;
   readonly now: number;
 }
 
@@ -97,7 +99,9 @@ export function registerWsapi(
     if (state) {
       const renew = state.opened && state.createdAt + state.duration - state.now < 5 * 60_000;
       if (renew) state.createdAt += 5 * 60_000;
-      const changed = JSON.stringify(state.session) !== state.before;
+      const changed =
+        JSON.stringify(state.session) !== state.before ||
+        `${state.createdAt}.${state.duration}` !== state.timesBefore;
       if (changed || renew) {
         const value = deps.codec.seal(state.session, state.createdAt, state.duration);
         reply.header(
@@ -132,6 +136,7 @@ export function registerWsapi(
           duration: opened?.duration ?? deps.sessionDurationMs,
           opened: opened !== null,
           before: opened ? JSON.stringify(opened.session) : '{}',
+          timesBefore: `${opened?.createdAt ?? now}.${opened?.duration ?? deps.sessionDurationMs}`,
           now,
         };
         states.set(request, state);

@@ -156,7 +156,7 @@ test('hit_rate_limit counts per bucket with the limit of its prefix, case-blind;
   assert.equal(third.allowed, false);
   assert.equal(third.hits, 3);
   assert.equal((await hit('auth:addr:uma@example.com')).allowed, true, 'buckets are separate');
-  assert.equal((await hit('auth:ip:192.0.2.1')).limit, 300, 'defaults for the other prefixes');
+  assert.equal((await hit('auth:ip:192.0.2.1')).limit, 100, 'defaults for the other prefixes');
   h.advance(60_001);
   assert.equal((await hit('auth:addr:tia@example.com')).allowed, true, 'a new window');
 

@@ -42,6 +42,16 @@ export async function hit(
   return { hits, allowed: hits <= limit, resetAt: toNumber(row.window_start) + windowMs };
 }
 
+/** Hits in the bucket's current window, without counting one: a read the webhead can make. */
+export async function hitsOf({ db, now }: Scope, bucket: string, windowMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('rate_limit')
+    .select(['hits', 'window_start'])
+    .where('bucket', '=', bucket)
+    .executeTakeFirst();
+  return row === undefined || toNumber(row.window_start) <= now - windowMs ? 0 : toNumber(row.hits);
+}
+
 export async function prune({ db, now }: Scope, olderThanMs: number): Promise<number> {
   const result = await db
     .deleteFrom('rate_limit')

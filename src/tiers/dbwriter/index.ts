@@ -19,10 +19,10 @@ import { completionHandlers } from './completion.ts';
 import { internalHandlers } from './internal.ts';
 import type { Kit } from './kit.ts';
 import { createPrimaries } from './primary.ts';
-import { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT, longestWindowMs } from './rate-limits.ts';
+import { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT, longestWindowMs } from '../../wsapi/rate-limits.ts';
 import { stagingHandlers } from './staging.ts';
 
-export { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT } from './rate-limits.ts';
+export { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT } from '../../wsapi/rate-limits.ts';
 
 export interface DbwriterDeps {
   readonly writer: Writer;

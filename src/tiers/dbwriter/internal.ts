@@ -4,7 +4,7 @@
  * has done the checking (password compared, assertion verified); these only write.
  */
 import { ServiceError } from '../../http/errors.ts';
-import { bucketPrefix } from './rate-limits.ts';
+import { bucketPrefix } from '../../wsapi/rate-limits.ts';
 import { textArg, type Handlers, type Kit } from './kit.ts';
 
 const userArg = (args: Record<string, unknown>): number => args.userid as number;

@@ -6,7 +6,7 @@
  * limit is the one configured for `<kind>:<scope>`. Buckets are compared lower-cased, so an address or an
  * IPv6 address counts once whatever its case.
  */
-import type { RateLimit } from '../../db/index.ts';
+import type { RateLimit } from '../db/index.ts';
 
 const MINUTE = 60_000;
 
@@ -18,8 +18,9 @@ export const DEFAULT_STAGING_LIMIT: RateLimit = { limit: 20, windowMs: 10 * MINU
  * behind one address); tighter per account address, beside the 10-failure lockout that never expires.
  */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
-  // authenticate_user attempts from one client address
-  'auth:ip': { limit: 300, windowMs: 10 * MINUTE },
+  // failed authenticate_user attempts from one client address: counted only on failure, so a good
+  // sign-in writes nothing (SPEC §4.7); the webhead reads the count before spending bcrypt
+  'auth:ip': { limit: 100, windowMs: 10 * MINUTE },
   // authenticate_user attempts for one account address, from anywhere
   'auth:addr': { limit: 30, windowMs: 10 * MINUTE },
   // auth_with_assertion attempts from one client address

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:service`: the service as real processes (every tier under the supervisor, SQLite), driven
+ * over HTTP on loopback, each figure beside its limit measured in the same run:
+ *  - /verify requests/s through the router, beside the raw crypto limit of the same work (one RS256 and
+ *    one DS128 signature check per request, node:crypto on prepared keys, one core);
+ *  - sign-ins/s (authenticate_user + cert_key + /verify) at the default bcrypt cost 12, beside the bcrypt
+ *    compares/s this machine does with every core busy.
+ * Bounded: BENCH_SECONDS per figure (default 10). The machine has 2 cores shared by every tier and the load.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verify } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import { request } from 'undici';
+import {
+  bundle,
+  certifyPublicKey,
+  createAssertion,
+  generateKeypair,
+  parseSecretKey,
+  publicKeyOf,
+} from '../src/browserid/index.ts';
+import { browser } from '../test/helpers/browser.ts';
+import { PASSWORD, RP, signUp } from '../test/helpers/flows.ts';
+import { startSmtpSink } from '../test/helpers/smtp.ts';
+import { startStack } from '../test/helpers/stack.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
+
+/** Runs `op` from `concurrency` loops for `seconds`; completed ops per second and their latencies. */
+async function load(concurrency: number, seconds: number, op: (i: number) => Promise<void>) {
+  const end = performance.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let i = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await op(i++);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rate: latencies.length / elapsed, p50: p(0.5), p95: p(0.95) };
+}
+
+function rateOf(seconds: number, op: (i: number) => unknown): number {
+  const end = performance.now() + seconds * 1000;
+  let i = 0;
+  const start = performance.now();
+  while (performance.now() < end) op(i++);
+  return i / ((performance.now() - start) / 1000);
+}
+
+const line = (label: string, value: string, note = '') =>
+  console.log(`  ${label.padEnd(58)} ${value.padStart(12)}   ${note}`);
+
+const smtp = await startSmtpSink();
+const stack = await startStack({
+  env: { PERSONA_SMTP_URL: smtp.url, PERSONA_BCRYPT_COST: String(COST), PERSONA_LOG_LEVEL: 'error' },
+});
+console.log(
+  `bench:service — Node ${process.version}, ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}, ${SECONDS} s per figure, bcrypt cost ${COST}\n`,
+);
+try {
+  // ---- /verify through the router -----------------------------------------------------------------------
+  const domainKey = parseSecretKey(
+    readFileSync(join(stack.config.dataDir, 'keys', 'domain-key.secret.json'), 'utf8'),
+  );
+  const issuer = new URL(stack.base).hostname;
+  const now = Date.now();
+  const fixtures = Array.from({ length: 200 }, (_, n) => {
+    const user = generateKeypair('DS128');
+    const cert = certifyPublicKey(
+      {
+        issuer,
+        publicKey: user.publicKey,
+        principal: { email: `u${n}@example.com` },
+        issuedAt: now,
+        expiresAt: now + 3_600_000,
+      },
+      domainKey,
+    );
+    const assertion = createAssertion({ audience: RP, expiresAt: now + 3_600_000 }, user.secretKey);
+    return { backed: bundle([cert], assertion), user, cert, assertion };
+  });
+  const bodies = fixtures.map((f) => new URLSearchParams({ assertion: f.backed, audience: RP }).toString());
+  const verifyOnce = async (i: number) => {
+    const res = await request(`${stack.base}/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: bodies[i % bodies.length],
+    });
+    const body = (await res.body.json()) as { status: string };
+    if (body.status !== 'okay') throw new Error(`verify said ${JSON.stringify(body)}`);
+  };
+  await load(8, 1, verifyOnce); // warm-up
+  const verified = await load(16, SECONDS, verifyOnce);
+
+  const raw = fixtures.map((f) => {
+    const [ch = '', cp = '', cs = ''] = f.cert.split('.');
+    const [ah = '', ap = '', as = ''] = f.assertion.split('.');
+    return {
+      ci: Buffer.from(`${ch}.${cp}`),
+      cs: Buffer.from(cs, 'base64url'),
+      ai: Buffer.from(`${ah}.${ap}`),
+      as: Buffer.from(as, 'base64url'),
+      key: f.user.publicKey.keyObject,
+    };
+  });
+  const issuerPublic = publicKeyOf(domainKey).keyObject;
+  const rawLimit = rateOf(Math.min(3, SECONDS), (i) => {
+    const r = raw[i % raw.length]!;
+    verify('sha256', r.ci, issuerPublic, r.cs);
+    verify('sha1', r.ai, { key: r.key, dsaEncoding: 'ieee-p1363' }, r.as);
+  });
+  console.log('/verify through the router (16 connections, 200 distinct assertions)');
+  line('raw crypto limit: RS256 + DS128 verify, one core', `${Math.round(rawLimit)}/s`);
+  line(
+    'service: POST /verify via router → verifier',
+    `${Math.round(verified.rate)}/s`,
+    `${((100 * verified.rate) / rawLimit).toFixed(1)} % of the raw limit; p50 ${verified.p50.toFixed(1)} ms, p95 ${verified.p95.toFixed(1)} ms`,
+  );
+
+  // ---- sign-ins at the default bcrypt cost ------------------------------------------------------------
+  const accounts = 8;
+  const emails: string[] = [];
+  for (let n = 0; n < accounts; n++) {
+    const email = `bench${n}@example.com`;
+    await signUp(stack.base, smtp, email);
+    emails.push(email);
+  }
+  const userKey = generateKeypair('DS128');
+  const pubkey = JSON.stringify(userKey.publicKey.json);
+  const signIn = async (i: number) => {
+    const email = emails[i % emails.length]!;
+    const b = browser(stack.base);
+    const auth = await b.post('/wsapi/authenticate_user', { email, pass: PASSWORD, ephemeral: false });
+    if (auth.json().success !== true) throw new Error(`sign-in failed: ${auth.text}`);
+    const cert = await b.post('/wsapi/cert_key', { email, pubkey, ephemeral: false });
+    if (cert.status !== 200) throw new Error(`cert_key failed: ${cert.text}`);
+    const assertion = createAssertion({ audience: RP, expiresAt: Date.now() + 120_000 }, userKey.secretKey);
+    const res = await request(`${stack.base}/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ assertion: bundle([cert.text], assertion), audience: RP }),
+    });
+    const verdict = (await res.body.json()) as { status: string };
+    if (verdict.status !== 'okay') throw new Error(`verify said ${JSON.stringify(verdict)}`);
+  };
+  await signIn(0);
+  const signIns = await load(availableParallelism() * 2, SECONDS, signIn);
+
+  const hash = await bcrypt.hash(PASSWORD, COST);
+  const bcryptStart = performance.now();
+  let compares = 0;
+  await Promise.all(
+    Array.from({ length: availableParallelism() }, async () => {
+      while (performance.now() - bcryptStart < Math.min(5, SECONDS) * 1000) {
+        await bcrypt.compare(PASSWORD, hash);
+        compares++;
+      }
+    }),
+  );
+  const bcryptLimit = compares / ((performance.now() - bcryptStart) / 1000);
+  console.log(
+    `\nSign-ins: session_context + authenticate_user (bcrypt ${COST}) + cert_key + /verify, ${accounts} accounts`,
+  );
+  line(`limit: bcrypt compares/s, ${availableParallelism()} at once`, `${bcryptLimit.toFixed(1)}/s`);
+  line(
+    'service: sign-ins through the router',
+    `${signIns.rate.toFixed(1)}/s`,
+    `${((100 * signIns.rate) / bcryptLimit).toFixed(1)} % of the bcrypt limit; p50 ${signIns.p50.toFixed(0)} ms, p95 ${signIns.p95.toFixed(0)} ms`,
+  );
+} finally {
+  await stack.stop();
+  await smtp.close();
+}

@@ -1,0 +1,93 @@
+/**
+ * The webhead (SPEC §2, reference/persona.md §1.1 `browserid` + `static`): the read-only wsapi ops, bcrypt
+ * compare for sign-ins, our support document and the pages. It holds the cookie secret and database read
+ * credentials; every write goes to the dbwriter and every certificate comes from the keysigner, both
+ * over signed calls. It answers only the router's signed calls.
+ */
+import { Counter } from 'prom-client';
+import { createTierApp, type TierApp } from '../../http/app.ts';
+import { registerWsapi } from '../../wsapi/framework.ts';
+import type { OperationName } from '../../wsapi/catalogue.ts';
+import { certificateHandlers } from './certificates.ts';
+import { createDbwriterClient } from './dbwriter.ts';
+import { lookupHandlers } from './lookups.ts';
+import { registerPages } from './pages.ts';
+import { withProxyIdps } from './primaries.ts';
+import type { Runtime, WebheadDeps } from './runtime.ts';
+import { sessionHandlers } from './session-ops.ts';
+import { signInHandlers } from './sign-in.ts';
+import { verificationStatusHandlers } from './verification-status.ts';
+
+export type { WebheadDeps } from './runtime.ts';
+export type { DomainDirectory } from './primaries.ts';
+export { withProxyIdps } from './primaries.ts';
+export { SUPPORT_DOCUMENT_CACHE_CONTROL } from './pages.ts';
+
+export function buildWebhead(deps: WebheadDeps): TierApp {
+  const tierApp = createTierApp({
+    tier: 'webhead',
+    logger: deps.logger,
+    https: deps.https,
+    callerKeys: deps.callerKeys,
+    maxEventLoopLagMs: deps.maxEventLoopLagMs,
+    healthChecks: {
+      database: () => deps.reader.ping(),
+      keysigner: () => deps.keysigner.checkHealth(),
+      dbwriter: () => deps.dbwriter.checkHealth(),
+    },
+  });
+  const { app, metrics } = tierApp;
+
+  const publicUrl = new URL(deps.publicUrl);
+  const dbwriter = createDbwriterClient(deps.dbwriter);
+  const rt: Runtime = {
+    deps,
+    reader: deps.reader,
+    dbwriter,
+    directory: withProxyIdps(deps.discovery, deps.proxyIdps),
+    issuer: publicUrl.hostname,
+    origin: publicUrl.origin,
+    now: deps.now ?? Date.now,
+    signIns: new Counter({
+      name: 'persona_signins_total',
+      help: 'Sign-in attempts by outcome',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    }),
+  };
+  const operations = new Counter({
+    name: 'persona_wsapi_operations_total',
+    help: 'wsapi operations served',
+    labelNames: ['op'],
+    registers: [metrics.registry],
+  });
+
+  registerWsapi(
+    app,
+    {
+      codec: deps.codec,
+      https: deps.https,
+      sessionDurationMs: deps.sessionDurationMs,
+      ephemeralSessionDurationMs: deps.ephemeralSessionDurationMs,
+      lastPasswordReset: (userid) => deps.reader.lastPasswordReset(userid),
+      now: rt.now,
+      onOperation: (name: OperationName) => {
+        operations.inc({ op: name });
+      },
+    },
+    {
+      ...sessionHandlers(rt),
+      ...lookupHandlers(rt),
+      ...signInHandlers(rt),
+      ...certificateHandlers(rt),
+      ...verificationStatusHandlers(rt),
+    },
+  );
+  registerPages(app, rt);
+
+  // Background writes (failed-attempt resets, rehashes, idp bookkeeping) finish before the app is closed.
+  app.addHook('onClose', async () => {
+    await dbwriter.drain();
+  });
+  return tierApp;
+}

@@ -1,0 +1,97 @@
+/**
+ * Emailed verifications, seen from the webhead (reference/persona.md §2.2, §5.6): what a landing page
+ * needs to know about its token (`email_for_token`), and the `*_status` ops the dialog polls until the
+ * link has been followed.
+ */
+import type { WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
+import type { Runtime } from './runtime.ts';
+
+type StatusOp =
+  | 'email_for_token'
+  | 'user_creation_status'
+  | 'email_addition_status'
+  | 'email_reverify_status'
+  | 'password_reset_status'
+  | 'transition_status';
+
+export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiHandler> {
+  const { reader } = rt;
+  const signedIn = (ctx: WsapiContext): number | undefined =>
+    ctx.session.authLevel === undefined ? undefined : ctx.session.userid;
+
+  // Reset and transition: pending while the address is staged; then complete for its signed-in owner.
+  const resetLike: WsapiHandler = async (ctx) => {
+    const email = ctx.args.email as string;
+    if (await reader.isStaged(email)) return { status: 'pending' };
+    const userid = signedIn(ctx);
+    if (userid !== undefined && (await reader.userOwnsEmail(userid, email)))
+      return { status: 'complete', userid };
+    return { status: 'mustAuth' };
+  };
+
+  return {
+    email_for_token: async (ctx) => {
+      const token = ctx.args.token as string;
+      const pending = await reader.emailForVerificationSecret(token);
+      // SPEC §4.2: unknown and expired tokens look alike, and are not an error.
+      if (pending === undefined) return { success: false, reason: 'no such secret' };
+      const { session } = ctx;
+      // The same browser that asked for a sign-up or a reset may complete it without a password; an
+      // addition or re-verification needs that browser signed in with the password as the account,
+      // which is what its completion on the dbwriter accepts (reference/persona.md §2.2).
+      let mustAuth = true;
+      if (token === session.pendingCreation || token === session.pendingReset) mustAuth = false;
+      if (token === session.pendingAddition || token === session.pendingReverification) {
+        mustAuth = !(
+          session.authLevel === 'password' &&
+          session.userid !== undefined &&
+          session.userid === pending.existingUser
+        );
+      }
+      return {
+        success: true,
+        email: pending.email,
+        must_auth: mustAuth,
+        needs_password: !pending.hasStagedPassword,
+      };
+    },
+
+    user_creation_status: async (ctx) => {
+      const email = ctx.args.email as string;
+      const userid = signedIn(ctx);
+      if (userid !== undefined && (await reader.userOwnsEmail(userid, email)))
+        return { status: 'complete', userid };
+      const pending = ctx.session.pendingCreation;
+      if (pending === undefined) return { status: 'mustAuth' };
+      if (await reader.haveVerificationSecret(pending)) return { status: 'pending' };
+      // Verified in another browser, or replaced: this one must sign in.
+      delete ctx.session.pendingCreation;
+      return { status: 'mustAuth' };
+    },
+
+    email_addition_status: async (ctx) => {
+      const email = ctx.args.email as string;
+      const userid = signedIn(ctx);
+      if (userid !== undefined && (await reader.userOwnsEmail(userid, email))) {
+        delete ctx.session.pendingAddition;
+        return { status: 'complete' };
+      }
+      const pending = ctx.session.pendingAddition;
+      if (pending === undefined) return { status: 'failed' };
+      if (await reader.haveVerificationSecret(pending)) return { status: 'pending' };
+      delete ctx.session.pendingAddition;
+      return { status: 'failed' };
+    },
+
+    // Unlike the original, only the account's own addresses can read as complete: the verified flag of
+    // someone else's address is not this session's business.
+    email_reverify_status: async (ctx) => {
+      const info = await reader.emailInfo(ctx.args.email as string);
+      const complete = info !== undefined && info.userId === signedIn(ctx) && info.verified;
+      return { status: complete ? 'complete' : 'pending' };
+    },
+
+    password_reset_status: resetLike,
+    transition_status: resetLike,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The whole stack as real processes for end-to-end tests: a temp data directory, free ports, the first-run
+ * setup and migrations, then every tier started by the real supervisor with `persona serve <tier>`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/settings.ts';
+import { ensureLayout, layoutOf } from '../../src/cli/layout.ts';
+import { databaseSettingsFrom, migrateToLatest } from '../../src/db/index.ts';
+import { startSupervisor, type Supervisor } from '../../src/supervisor/index.ts';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+export interface Stack {
+  readonly config: Config;
+  readonly base: string;
+  readonly supervisor: Supervisor;
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra PERSONA_* settings (e.g. PERSONA_SMTP_URL, PERSONA_DATABASE_URL). */
+  readonly env?: Record<string, string>;
+  readonly restartDelayMs?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'persona-stack-'));
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [router, webhead, dbwriter, keysigner, verifier] = ports.map(String) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PERSONA_ENV: 'test',
+    PERSONA_DATA_DIR: dataDir,
+    PERSONA_PUBLIC_URL: `http://127.0.0.1:${router}`,
+    PERSONA_ROUTER_PORT: router,
+    PERSONA_WEBHEAD_PORT: webhead,
+    PERSONA_DBWRITER_PORT: dbwriter,
+    PERSONA_KEYSIGNER_PORT: keysigner,
+    PERSONA_VERIFIER_PORT: verifier,
+    PERSONA_BCRYPT_COST: '4',
+    PERSONA_LOG_LEVEL: 'warn',
+    PERSONA_MAX_EVENT_LOOP_LAG_MS: '0',
+    ...options.env,
+  };
+  const config = loadConfig({ env });
+  ensureLayout(layoutOf(config));
+  await migrateToLatest(databaseSettingsFrom(config).write);
+  const logs: string[] = [];
+  const supervisor = startSupervisor({
+    config,
+    env,
+    serveCommand: [process.execPath, 'bin/persona.js'],
+    out: (line) => logs.push(line),
+    ...(options.restartDelayMs !== undefined ? { restartDelayMs: options.restartDelayMs } : {}),
+  });
+  try {
+    await supervisor.ready;
+  } catch (err) {
+    await supervisor.stop();
+    throw new Error(`${(err as Error).message}\n${logs.slice(-40).join('\n')}`, { cause: err });
+  }
+  return {
+    config,
+    base: config.publicUrl,
+    supervisor,
+    logs,
+    async stop() {
+      await supervisor.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
