@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { parsePublicKey, parseSecretKey } from '../browserid/index.ts';
 import type { Config } from '../config/settings.ts';
 import { createLogger, type TierApp } from '../http/app.ts';
+import { createDependencyMetrics, type DependencyMetrics } from '../http/dependency-metrics.ts';
 import { loadCallerKeys, loadTierSecretKey, TIERS, type Tier } from '../http/tier-auth.ts';
 import { createUpstream, type Upstream } from '../http/upstream.ts';
 import { layoutOf, readRequired, type Layout } from './layout.ts';
@@ -52,6 +53,7 @@ async function build(
   config: Config,
   layout: Layout,
   logger: Logger,
+  dependencies: DependencyMetrics,
 ): Promise<{ tierApp: TierApp; cleanup: () => Promise<void> }> {
   const common = { logger, maxEventLoopLagMs: config.maxEventLoopLagMs };
   const callerKeys = loadCallerKeys(layout.tierKeysDir, tier);
@@ -76,6 +78,7 @@ async function build(
       ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
       timeoutMs: config.discoveryTimeoutMs,
       maxCacheMs: config.discoveryMaxCacheMs,
+      onFetch: dependencies.discovery,
     });
   };
 
@@ -120,7 +123,7 @@ async function build(
     }
     case 'webhead':
     case 'dbwriter':
-      return buildDatabaseTier(tier, config, layout, logger, {
+      return buildDatabaseTier(tier, config, layout, logger, dependencies, {
         callerKeys,
         upstream,
         closeUpstreams,
@@ -141,6 +144,7 @@ async function buildDatabaseTier(
   config: Config,
   layout: Layout,
   logger: Logger,
+  dependencies: DependencyMetrics,
   wiring: Wiring,
 ): Promise<{ tierApp: TierApp; cleanup: () => Promise<void> }> {
   const db = await import('../db/index.ts');
@@ -151,7 +155,9 @@ async function buildDatabaseTier(
     queryTimeoutMs: config.databaseQueryTimeoutMs,
   });
   if (tier === 'dbwriter' && config.migrateAtStart) await db.migrateToLatest(settings.write);
-  const hasher = createPasswordHasher({ cost: config.bcryptCost });
+  const hasher = createPasswordHasher({ cost: config.bcryptCost, onTiming: dependencies.bcrypt });
+  const observed = { observe: dependencies.database };
+  dependencies.watchBcrypt(() => hasher.load());
   const codec = createSessionCodec({
     secret: readRequired(layout.cookieSecret, 'the cookie secret').trim(),
     publicUrl: config.publicUrl,
@@ -172,7 +178,7 @@ async function buildDatabaseTier(
   if (tier === 'dbwriter') {
     const { buildDbwriter } = await import('../tiers/dbwriter/index.ts');
     const { createMailer } = await import('../mail/index.ts');
-    const writer = db.openWriter(settings);
+    const writer = db.openWriter(settings, observed);
     const mailer = createMailer({
       publicUrl: config.publicUrl,
       from: `Persona <no-reply@${issuerOf(config)}>`,
@@ -196,7 +202,7 @@ async function buildDatabaseTier(
     };
   }
   const { buildWebhead } = await import('../tiers/webhead/index.ts');
-  const reader = db.openReader(settings);
+  const reader = db.openReader(settings, observed);
   const tierApp = buildWebhead({
     ...shared,
     reader,
@@ -228,7 +234,9 @@ export async function serveTier(
   logger = createLogger(tier, config.logLevel),
 ): Promise<ServedTier> {
   const layout = layoutOf(config);
-  const { tierApp, cleanup } = await build(tier, config, layout, logger);
+  const dependencies = createDependencyMetrics();
+  const { tierApp, cleanup } = await build(tier, config, layout, logger, dependencies);
+  dependencies.attach(tierApp.metrics.registry);
   const url = await tierApp.app.listen({ host: config.host, port: PORT_OF[tier](config) });
   logger.info({ event: 'listening', url }, `${tier} listening on ${url}`);
   return {

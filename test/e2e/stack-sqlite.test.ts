@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'undici';
 import { browser } from '../helpers/browser.ts';
 import { assertionFor, PASSWORD, RP, signUp, verifyRemotely, verifyWithMozilla } from '../helpers/flows.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
@@ -36,6 +37,26 @@ test('sign up → mail → completion → cert_key → assertion → /verify oka
 
   const wrongAudience = await verifyRemotely(stack.base, backed, 'https://evil.example');
   assert.deepEqual(wrongAudience, { status: 'failure', reason: 'audience mismatch: domain mismatch' });
+
+  // Every tier's /metrics shows its share of that work.
+  const metrics = async (port: number) =>
+    await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+  const { config } = stack;
+  assert.match(
+    await metrics(config.routerPort),
+    /persona_http_request_duration_seconds_count\{[^}]*route="\/\*"/,
+  );
+  const webhead = await metrics(config.webheadPort);
+  assert.match(webhead, /persona_db_operation_seconds_count\{[^}]*operation="emailInfo"/);
+  assert.match(webhead, /persona_bcrypt_queue\{[^}]*state="waiting"/);
+  const dbwriter = await metrics(config.dbwriterPort);
+  assert.match(dbwriter, /persona_bcrypt_seconds_count\{[^}]*kind="hash"[^}]*\} [1-9]/);
+  assert.match(dbwriter, /persona_mails_sent_total\{[^}]*kind="new"/);
+  assert.match(await metrics(config.keysignerPort), /persona_certification_seconds_count\{[^}]*\} [1-9]/);
+  assert.match(
+    await metrics(config.verifierPort),
+    /persona_verifications_total\{[^}]*outcome="okay"[^}]*\} 1/,
+  );
 });
 
 test('sign in again in a new browser, then the main failures: wrong password, someone else’s address, CSRF', async () => {
@@ -76,4 +97,51 @@ test('the router keeps internal ops and unknown ops out', async () => {
     404,
   );
   assert.equal((await b.get('/wsapi/no_such_op')).status, 400);
+});
+
+test('a password change in one browser ends the session in another; removing an address and cancelling the account', async () => {
+  const email = 'frank@example.com';
+  const first = await signUp(stack.base, smtp, email);
+  const second = browser(stack.base);
+  assert.equal(
+    (await second.post('/wsapi/authenticate_user', { email, pass: PASSWORD, ephemeral: false })).json()
+      .success,
+    true,
+  );
+  assert.equal((await second.get('/wsapi/list_emails')).status, 200);
+
+  const changed = await first.post('/wsapi/update_password', {
+    oldpass: PASSWORD,
+    newpass: 'a new password 1',
+  });
+  assert.deepEqual(changed.json(), { success: true }, changed.text);
+  assert.equal((await first.get('/wsapi/list_emails')).status, 200, 'the browser that changed it stays in');
+  const ended = await second.get('/wsapi/list_emails');
+  assert.equal(ended.status, 400);
+  assert.equal(ended.text, 'Bad Request: requires authentication');
+
+  const removed = await first.post('/wsapi/remove_email', { email });
+  assert.deepEqual(removed.json(), { success: true });
+  assert.deepEqual((await first.get('/wsapi/list_emails')).json(), { success: true, emails: [] });
+  assert.deepEqual((await first.post('/wsapi/account_cancel')).json(), { success: true });
+  assert.deepEqual((await browser(stack.base).get('/wsapi/have_email', { email })).json(), {
+    email_known: false,
+  });
+});
+
+test('the mail throttle: a second sign-up mail to one address within a minute is 429', async () => {
+  const b = browser(stack.base);
+  const email = 'grace@example.com';
+  assert.deepEqual((await b.post('/wsapi/stage_user', { email, pass: PASSWORD, site: RP })).json(), {
+    success: true,
+  });
+  const again = await b.post('/wsapi/stage_user', { email, pass: PASSWORD, site: RP });
+  assert.equal(again.status, 429);
+  assert.equal(again.text, 'Too Many Requests: Too many emails sent to that address, try again later.');
+  await smtp.waitFor(email);
+  assert.equal(
+    smtp.messages.filter((m) => m.to && JSON.stringify(m.to).includes(email)).length,
+    1,
+    'one mail only',
+  );
 });
