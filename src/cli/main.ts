@@ -24,7 +24,9 @@ Settings come from defaults, the JSON file named by PERSONA_CONFIG and PERSONA_*
 see docs/configuration.md.
 `;
 
-const BIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'persona.js');
+/** How to run `persona serve` the way this process runs: from the TypeScript source, or from dist/. */
+const SELF = fileURLToPath(import.meta.url);
+const SERVE_COMMAND = SELF.endsWith('.ts') ? [process.execPath, '--import', 'tsx', SELF] : [process.execPath, SELF];
 
 function keysCommand(args: string[]): number {
   const { values, positionals } = parseArgs({
@@ -94,7 +96,7 @@ async function startCommand(): Promise<number> {
   const migrated = await runMigrate(databaseSettingsFrom(config).write, false);
   if (migrated !== 0) return migrated;
 
-  const supervisor = startSupervisor({ config, env, serveCommand: [process.execPath, BIN] });
+  const supervisor = startSupervisor({ config, env, serveCommand: SERVE_COMMAND });
   const stop = stopSignal();
   const outcome = await Promise.race([supervisor.ready.then(() => 'ready' as const), stop]);
   if (outcome === 'ready') {
