@@ -67,7 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervisor = startSupervisor({
     config,
     env,
-    serveCommand: [process.execPath, 'bin/persona.js'],
+    serveCommand: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'],
     out: (line) => logs.push(line),
     ...(options.restartDelayMs !== undefined ? { restartDelayMs: options.restartDelayMs } : {}),
   });
