@@ -9,7 +9,8 @@ export type Payload = Record<string, unknown>;
 export interface DecodedJws {
   readonly alg: string;
   readonly payload: Payload;
-  readonly signingInput: string;
+  /** The bytes the signature covers, `header.payload` as received. */
+  readonly signingInput: Buffer;
   readonly signature: Buffer;
 }
 
@@ -47,7 +48,12 @@ export function decodeJws(jws: unknown): DecodedJws {
   const header = parseSegment(head);
   const signature = decodeBase64url(sig);
   if (typeof header.alg !== 'string' || !signature || signature.length === 0) fail('malformed-signature');
-  return { alg: header.alg, payload: parseSegment(body), signingInput: `${head}.${body}`, signature };
+  return {
+    alg: header.alg,
+    payload: parseSegment(body),
+    signingInput: Buffer.from(`${head}.${body}`),
+    signature,
+  };
 }
 
 /**
@@ -64,12 +70,7 @@ export function verifyJws(decoded: DecodedJws, key: PublicKey): boolean {
       ? signature
       : Buffer.concat([Buffer.alloc(key.signatureBytes - signature.length), signature]);
   try {
-    return verify(
-      key.hash,
-      Buffer.from(decoded.signingInput),
-      { key: key.keyObject, dsaEncoding: 'ieee-p1363' },
-      padded,
-    );
+    return verify(key.hash, decoded.signingInput, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, padded);
   } catch {
     return false;
   }
