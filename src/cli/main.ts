@@ -13,7 +13,8 @@ Usage:
 Commands:
   start                               the whole local stack: every tier as its own process,
                                       data, keys and the SQLite database made on first run
-  serve <tier>                        one tier: router, webhead, dbwriter, keysigner or verifier
+  serve <tier>                        one tier: router, webhead, dbwriter, keysigner or verifier;
+                                      or example-site / example-primary (development only)
   migrate [--status]                  create or update the database schema (PERSONA_DATABASE_URL)
   keys generate [--dir D] [--force]   write the domain keypair (RS256, RSA-2048) into D
                                       (default: $PERSONA_DATA_DIR/keys, i.e. ./var/keys);
@@ -26,7 +27,9 @@ see docs/configuration.md.
 
 /** How to run `persona serve` the way this process runs: from the TypeScript source, or from dist/. */
 const SELF = fileURLToPath(import.meta.url);
-const SERVE_COMMAND = SELF.endsWith('.ts') ? [process.execPath, '--import', 'tsx', SELF] : [process.execPath, SELF];
+const SERVE_COMMAND = SELF.endsWith('.ts')
+  ? [process.execPath, '--import', 'tsx', SELF]
+  : [process.execPath, SELF];
 
 function keysCommand(args: string[]): number {
   const { values, positionals } = parseArgs({
@@ -71,8 +74,17 @@ async function serveCommand(args: string[]): Promise<number> {
   const { isTier, serveTier } = await import('./serve.ts');
   const tier = args[0];
   if (!isTier(tier)) {
-    process.stderr.write(`persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier\n`);
-    return 2;
+    const { isExample, serveExample } = await import('../example/serve.ts');
+    if (!isExample(tier)) {
+      process.stderr.write(
+        `persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier (or example-site, example-primary)\n`,
+      );
+      return 2;
+    }
+    const example = await serveExample(tier, loadConfig());
+    await stopSignal();
+    await example.close();
+    return 0;
   }
   const served = await serveTier(tier, loadConfig());
   await stopSignal();
@@ -96,14 +108,22 @@ async function startCommand(): Promise<number> {
   const migrated = await runMigrate(databaseSettingsFrom(config).write, false);
   if (migrated !== 0) return migrated;
 
-  const supervisor = startSupervisor({ config, env, serveCommand: SERVE_COMMAND });
+  // The development examples run beside the tiers: a relying party and a primary identity provider.
+  const examples = config.env === 'development' && config.examples ? ['example-site', 'example-primary'] : [];
+  const supervisor = startSupervisor({ config, env, serveCommand: SERVE_COMMAND, extras: examples });
   const stop = stopSignal();
   const outcome = await Promise.race([supervisor.ready.then(() => 'ready' as const), stop]);
   if (outcome === 'ready') {
     const mailbox =
       env.PERSONA_DEV_MAILBOX === '1' ? `\n  mail (development):   ${config.publicUrl}/__mailbox__` : '';
+    const { exampleOrigin } = await import('../example/serve.ts');
+    const exampleLines =
+      examples.length > 0
+        ? `\n  example site:         ${exampleOrigin(config, 'example-site')}` +
+          `\n  example primary IdP:  ${exampleOrigin(config, 'example-primary')} (for @${config.examplePrimaryDomain})`
+        : '';
     process.stdout.write(
-      `\nPersona is running.\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}\nCtrl-C stops every tier.\n\n`,
+      `\nPersona is running.\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}${exampleLines}\nCtrl-C stops every tier.\n\n`,
     );
     await stop;
   }

@@ -16,6 +16,8 @@ export interface SupervisorOptions {
   /** The command that runs `persona serve <tier>`: [executable, ...args]. */
   readonly serveCommand: readonly string[];
   readonly tiers?: readonly Tier[];
+  /** More children started with `serve <name>` (the development examples); readiness waits on the router only. */
+  readonly extras?: readonly string[];
   readonly out?: (line: string) => void;
   /** First restart delay, doubled for a tier that keeps dying (tests lengthen it to watch a tier down). */
   readonly restartDelayMs?: number;
@@ -25,8 +27,8 @@ export interface Supervisor {
   /** Resolves once the router's deep heartbeat says ok. */
   ready: Promise<void>;
   /** Processes by tier, for tests. */
-  pid(tier: Tier): number | undefined;
-  restarts(tier: Tier): number;
+  pid(name: string): number | undefined;
+  restarts(name: string): number;
   stop(): Promise<void>;
 }
 
@@ -59,12 +61,12 @@ export function formatLogLine(tier: string, line: string): string {
 export function startSupervisor(options: SupervisorOptions): Supervisor {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const tiers = options.tiers ?? TIERS;
-  const children = new Map<Tier, ChildProcess>();
-  const restartCounts = new Map<Tier, number>();
+  const children = new Map<string, ChildProcess>();
+  const restartCounts = new Map<string, number>();
   let stopping = false;
   const isStopping = () => stopping;
 
-  function launch(tier: Tier, attempt = 0): void {
+  function launch(tier: string, attempt = 0): void {
     const [command = process.execPath, ...args] = options.serveCommand;
     const child = spawn(command, [...args, 'serve', tier], {
       env: options.env,
@@ -90,7 +92,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     });
   }
 
-  for (const tier of tiers) launch(tier);
+  for (const name of [...tiers, ...(options.extras ?? [])]) launch(name);
 
   const routerUrl = `http://${options.config.host}:${options.config.routerPort}`;
   const ready = (async () => {

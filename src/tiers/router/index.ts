@@ -66,6 +66,8 @@ export function buildRouter(deps: RouterDeps): TierApp {
     logger: deps.logger,
     https: deps.https,
     maxEventLoopLagMs: deps.maxEventLoopLagMs,
+    // The tier behind decides framing (the communication iframe must be frameable).
+    denyFraming: false,
     healthChecks: {
       // The webhead's and dbwriter's own deep heartbeats check the database and the keysigner.
       webhead: () => deps.webhead.checkHealth({ deep: true }),

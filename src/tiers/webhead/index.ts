@@ -12,6 +12,7 @@ import { certificateHandlers } from './certificates.ts';
 import { createDbwriterClient } from './dbwriter.ts';
 import { lookupHandlers } from './lookups.ts';
 import { registerPages } from './pages.ts';
+import { registerStatic } from './static.ts';
 import { withProxyIdps } from './primaries.ts';
 import type { Runtime, WebheadDeps } from './runtime.ts';
 import { sessionHandlers } from './session-ops.ts';
@@ -84,6 +85,7 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
     },
   );
   registerPages(app, rt);
+  registerStatic(app, rt);
 
   // Background writes (failed-attempt resets, rehashes, idp bookkeeping) finish before the app is closed.
   app.addHook('onClose', async () => {

@@ -1,0 +1,35 @@
+// Bundles the browser code (src/browser) into dist-browser/, minified, and prints the sizes.
+// The webhead serves these files when it cannot build them itself (no esbuild, e.g. `npm ci --omit=dev`);
+// with esbuild present it bundles src/browser in memory at start instead (src/tiers/webhead/static.ts).
+// Keep ENTRIES and the options in step with BUNDLE_ENTRIES / bundleOptions there.
+import { build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRIES = ['include', 'dialog', 'communication_iframe'];
+const outdir = join(root, 'dist-browser');
+mkdirSync(outdir, { recursive: true });
+
+const result = await build({
+  entryPoints: ENTRIES.map((name) => join(root, 'src/browser', `${name}.ts`)),
+  outdir,
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2020'],
+  charset: 'utf8',
+  legalComments: 'none',
+  write: false,
+  logLevel: 'warning',
+});
+
+for (const file of result.outputFiles) {
+  writeFileSync(file.path, file.contents);
+  const gzip = gzipSync(file.contents, { level: 9 }).length;
+  console.log(
+    `${file.path.slice(root.length + 1).padEnd(36)} ${String(file.contents.length).padStart(6)} B  ${String(gzip).padStart(5)} B gzip`,
+  );
+}

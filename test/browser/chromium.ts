@@ -1,0 +1,52 @@
+/**
+ * Debian's Chromium driven by playwright-core (reference/stack.md §7): headless, the flags that keep it off
+ * the network, and a fresh profile each launch. Playwright cannot download browsers here.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import type { Component } from '../helpers/components.ts';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+export const CHROMIUM: Component = {
+  name: 'chromium',
+  install: 'apt-get install chromium',
+  present: () => existsSync(CHROMIUM_PATH),
+};
+
+/** stack.md §7, exactly; the profile directory is the launch's own. */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const;
+
+export interface LaunchedBrowser {
+  readonly context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<LaunchedBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'persona-chromium-'));
+  // A persistent context is how playwright takes a --user-data-dir of ours.
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS],
+    timeout: 30_000,
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
