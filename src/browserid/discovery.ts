@@ -3,7 +3,7 @@
  * `https://<domain>/.well-known/browserid?domain=<principal>`, follows delegation, and caches each
  * document per its Cache-Control within bounds. The only I/O in src/browserid; see docs/discovery.md.
  */
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { createEgressDispatcher } from './egress.ts';
 import { BrowserIdError, fail, type ErrorCode } from './errors.ts';
 import type { PublicKey } from './keys.ts';
@@ -75,6 +75,12 @@ export interface DiscoveryOptions {
   /** The clock for cache freshness, ms. Default Date.now. */
   readonly now?: () => number;
   readonly onFetch?: (fetch: DiscoveryFetch) => void;
+  /**
+   * Development and tests only (refused in production by the configuration): mail domain → the http origin
+   * that serves its support document and pages, as the original's SHIMMED_PRIMARIES. Fetched directly,
+   * never through the egress proxy; the domain stays the issuer name.
+   */
+  readonly shimmedPrimaries?: ReadonlyMap<string, string>;
 }
 
 export interface Discovery extends IssuerDirectory {
@@ -157,6 +163,9 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
   const maxEntries = Math.max(1, options.maxEntries ?? DISCOVERY_DEFAULTS.maxEntries);
   const now = options.now ?? Date.now;
   const ownsDispatcher = options.dispatcher === undefined;
+  const shims = options.shimmedPrimaries ?? new Map<string, string>();
+  const shimAgent = shims.size > 0 ? new Agent({ connect: { timeout: timeoutMs } }) : undefined;
+  const originOf = (domain: string): string => shims.get(domain) ?? `https://${domain}`;
   const dispatcher =
     options.dispatcher ??
     createEgressDispatcher({
@@ -183,8 +192,10 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
   /** One GET and its body, every failure turned into a BrowserIdError; the document and its cache life. */
   async function fetchDocument(domain: string, path: string, signal: AbortSignal): Promise<Fetched> {
     try {
-      const { statusCode, headers, body } = await dispatcher.request({
-        origin: `https://${domain}`,
+      const { statusCode, headers, body } = await (
+        shims.has(domain) && shimAgent ? shimAgent : dispatcher
+      ).request({
+        origin: originOf(domain),
         path,
         method: 'GET',
         headers: { accept: 'application/json' },
@@ -280,7 +291,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
 
   async function documentOf(domain: string, principalDomain: string): Promise<SupportDocument> {
     const path = `${WELL_KNOWN_PATH}?domain=${principalDomain}`;
-    const url = `https://${domain}${path}`;
+    const url = `${originOf(domain)}${path}`;
     let outcome: Outcome;
     const cached = cache.get(url);
     if (cached && cached.expiresAt > now()) {
@@ -312,8 +323,8 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
         return {
           kind: 'supported',
           publicKey: doc.publicKey,
-          authentication: `https://${current}${doc.authentication}`,
-          provisioning: `https://${current}${doc.provisioning}`,
+          authentication: `${originOf(current)}${doc.authentication}`,
+          provisioning: `${originOf(current)}${doc.provisioning}`,
           authoritativeDomain: current,
           delegationChain: chain,
         };
@@ -346,6 +357,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
     },
     async close() {
       cache.clear();
+      await shimAgent?.close();
       if (ownsDispatcher) await dispatcher.close();
     },
   };

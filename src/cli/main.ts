@@ -110,6 +110,13 @@ async function startCommand(): Promise<number> {
 
   // The development examples run beside the tiers: a relying party and a primary identity provider.
   const examples = config.env === 'development' && config.examples ? ['example-site', 'example-primary'] : [];
+  if (examples.length > 0 && env.PERSONA_SHIMMED_PRIMARIES === undefined) {
+    // The example primary answers for its domain on a local http port: discovery is pointed at it.
+    const { exampleOrigin } = await import('../example/serve.ts');
+    env.PERSONA_SHIMMED_PRIMARIES = JSON.stringify({
+      [config.examplePrimaryDomain]: exampleOrigin(config, 'example-primary'),
+    });
+  }
   const supervisor = startSupervisor({ config, env, serveCommand: SERVE_COMMAND, extras: examples });
   const stop = stopSignal();
   const outcome = await Promise.race([supervisor.ready.then(() => 'ready' as const), stop]);

@@ -79,6 +79,9 @@ async function build(
       timeoutMs: config.discoveryTimeoutMs,
       maxCacheMs: config.discoveryMaxCacheMs,
       onFetch: dependencies.discovery,
+      shimmedPrimaries: new Map(
+        Object.entries(config.shimmedPrimaries).map(([domain, origin]) => [domain.toLowerCase(), origin]),
+      ),
     });
   };
 

@@ -95,7 +95,10 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const result = config as Config;
   if (result.env === 'production') {
-    const devOnly = (['fakeVerification', 'devMailbox'] as const).filter((name) => result[name]);
+    const devOnly = [
+      ...(['fakeVerification', 'devMailbox'] as const).filter((name) => result[name]),
+      ...(Object.keys(result.shimmedPrimaries).length > 0 ? (['shimmedPrimaries'] as const) : []),
+    ];
     if (devOnly.length > 0) {
       throw new ConfigError(
         `invalid configuration: ${devOnly.map((n) => settings[n].env).join(', ')} may not be enabled with PERSONA_ENV=production`,

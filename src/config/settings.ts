@@ -226,6 +226,16 @@ export const settings = {
     false,
     'development-only page listing sent mail; refused in production',
   ),
+  shimmedPrimaries: setting(
+    'PERSONA_SHIMMED_PRIMARIES',
+    'json',
+    z.record(
+      z.string(),
+      z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin like http://127.0.0.1:10005'),
+    ),
+    {},
+    'development and tests only: JSON map of mail domain to the origin serving its support document and pages (the example primary); refused in production',
+  ),
   examples: setting(
     'PERSONA_EXAMPLES',
     'bool',

@@ -176,10 +176,7 @@ test('a delegation loop is refused with the original message', async () => {
   const { discovery } = setup();
   const err = await rejection(discovery.discover('loop1.test'));
   assert.equal(err.code, 'delegation-loop');
-  assert.equal(
-    err.message,
-    'Circular reference in delegating authority: loop1.test > loop2.test',
-  );
+  assert.equal(err.message, 'Circular reference in delegating authority: loop1.test > loop2.test');
   const self = await rejection(discovery.discover('self.test'));
   assert.equal(self.message, 'Circular reference in delegating authority: self.test');
   await assert.rejects(discovery.authorityOf('loop2.test'), /Circular reference/);
@@ -585,4 +582,38 @@ test('cacheLifetimeMs reads Cache-Control as a shared cache would', () => {
   ];
   for (const [header, age, expected] of cases)
     assert.equal(cacheLifetimeMs(header, age, max), expected, JSON.stringify([header, age]));
+});
+
+test('a shimmed primary (development) is fetched from its local http origin, and its URLs point there', async () => {
+  const { createServer } = await import('node:http');
+  const keys = generateKeypair('RS256');
+  let hits = 0;
+  const shim = createServer((req, res) => {
+    hits++;
+    assert.equal(req.url, '/.well-known/browserid?domain=shimmed.test');
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify(
+        supportDocumentFor(keys.publicKey, { authentication: '/authenticate', provisioning: '/provision' }),
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => shim.listen(0, '127.0.0.1', resolve));
+  const address = shim.address();
+  const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const discovery = createDiscovery({ shimmedPrimaries: new Map([['shimmed.test', origin]]) });
+  try {
+    const found = await discovery.discover('shimmed.test');
+    assert.ok(found.kind === 'supported');
+    assert.equal(found.authoritativeDomain, 'shimmed.test', 'the domain stays the issuer name');
+    assert.equal(found.authentication, `${origin}/authenticate`);
+    assert.equal(found.provisioning, `${origin}/provision`);
+    assert.deepEqual((await discovery.publicKeyOf('shimmed.test')).json, keys.publicKey.json);
+    assert.equal(hits, 2, 'fetched for each lookup: the document sent no Cache-Control');
+    // Other domains still go to https on 443: not shimmed, not found here.
+    await assert.rejects(discovery.discover('unshimmed.invalid'), BrowserIdError);
+  } finally {
+    await discovery.close();
+    shim.close();
+  }
 });

@@ -77,6 +77,16 @@ test('a production config refuses development-only features', () => {
     () => loadConfig({ env: { PERSONA_ENV: 'production', PERSONA_DEV_MAILBOX: 'true' } }),
     /PERSONA_DEV_MAILBOX/,
   );
+  assert.throws(
+    () =>
+      loadConfig({
+        env: {
+          PERSONA_ENV: 'production',
+          PERSONA_SHIMMED_PRIMARIES: '{"example.domain":"http://127.0.0.1:10005"}',
+        },
+      }),
+    /PERSONA_SHIMMED_PRIMARIES may not be enabled/,
+  );
   assert.equal(loadConfig({ env: { PERSONA_ENV: 'production' } }).fakeVerification, false);
 });
 
