@@ -87,7 +87,10 @@ export async function loadBundles(root = projectRoot()): Promise<Bundles> {
 const sha256 = (text: string, encoding: 'base64' | 'hex'): string =>
   createHash('sha256').update(text).digest(encoding);
 
-const STYLE = `body{font:16px/1.4 system-ui,sans-serif;margin:2rem;color:#222}button{font:inherit;padding:.4rem 1rem}`;
+const STYLE =
+  `body{font:16px/1.4 system-ui,sans-serif;margin:2rem;color:#222}button,input{font:inherit;padding:.4rem 1rem}` +
+  `label{display:block;margin:.8rem 0 .2rem}input{width:min(100%,22rem);box-sizing:border-box}` +
+  `#error{color:#b00020}#error:empty{display:none}form{margin-bottom:1rem}form button{margin-top:.8rem}`;
 
 interface Page {
   readonly body: string;
@@ -157,6 +160,16 @@ export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean):
       main: `<main>
 <h1>Persona</h1>
 <p id="status" role="status" aria-live="polite">Waiting for the site…</p>
+<p id="error" role="alert"></p>
+<form id="signin" hidden novalidate>
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="username" autofocus required>
+<div id="password-row" hidden>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+</div>
+<button id="next" type="submit">Next</button>
+</form>
 <button id="cancel" type="button">Cancel</button>
 </main>`,
       // A popup, never framed (X-Frame-Options DENY from the shared app too). connect-src for the wsapi.

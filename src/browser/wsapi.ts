@@ -1,0 +1,72 @@
+/**
+ * The dialog's calls to our own wsapi (same origin, so the session cookie goes along; the page's CSP has
+ * connect-src 'self'). POSTs carry the CSRF token from session_context.
+ */
+
+export class WsapiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface SessionContext {
+  readonly csrf: string;
+  /** The server's clock now, in ms, from session_context's server_time plus the time elapsed here. */
+  serverNow(): number;
+}
+
+async function call(path: string, init?: RequestInit): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`/wsapi/${path}`, { credentials: 'same-origin', ...init });
+  } catch {
+    throw new WsapiError(0, 'Persona could not be reached. Check your connection and try again.');
+  }
+  if (!response.ok) {
+    const text = (await response.text().catch(() => '')).slice(0, 200);
+    throw new WsapiError(response.status, `Persona answered ${response.status}${text ? `: ${text}` : ''}`);
+  }
+  return response;
+}
+
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+
+export async function getJson(
+  path: string,
+  query?: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  const search = query === undefined ? '' : `?${new URLSearchParams(query).toString()}`;
+  return record(await (await call(`${path}${search}`)).json());
+}
+
+async function post(path: string, context: SessionContext, body: Record<string, unknown>): Promise<Response> {
+  return call(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, csrf: context.csrf }),
+  });
+}
+
+export async function postJson(
+  path: string,
+  context: SessionContext,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return record(await (await post(path, context, body)).json());
+}
+
+export async function postText(path: string, context: SessionContext, body: Record<string, unknown>) {
+  return (await post(path, context, body)).text();
+}
+
+export async function sessionContext(): Promise<SessionContext> {
+  const data = await getJson('session_context');
+  const receivedAt = performance.now();
+  const { csrf_token: csrf, server_time: serverTime } = data;
+  if (typeof csrf !== 'string' || typeof serverTime !== 'number')
+    throw new WsapiError(200, 'Persona sent an unexpected session context');
+  return { csrf, serverNow: () => serverTime + (performance.now() - receivedAt) };
+}
