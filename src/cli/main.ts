@@ -147,8 +147,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       // Loaded on demand, so no other command (the keysigner's) loads database code (SPEC §2).
       const { migrateCommand } = await import('./migrate.ts');
-      await migrateCommand(rest);
-      return typeof process.exitCode === 'number' ? process.exitCode : 0;
+      return migrateCommand(rest);
     }
     case 'serve':
       return serveCommand(rest);

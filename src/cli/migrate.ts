@@ -59,14 +59,10 @@ export async function runMigrate(
 }
 
 /**
- * Entry point from src/cli/main.ts, which loads this module on demand and leaves the exit code to it:
- * 2 for bad arguments or settings (before touching the database), 1 when migrating fails.
+ * Entry point from src/cli/main.ts, which loads this module on demand: the exit code is 2 for bad
+ * arguments or settings (before touching the database), 1 when migrating fails.
  */
-export async function migrateCommand(args: string[]): Promise<void> {
-  process.exitCode = await migrateExitCode(args);
-}
-
-async function migrateExitCode(args: string[]): Promise<number> {
+export async function migrateCommand(args: string[]): Promise<number> {
   let statusOnly: boolean;
   try {
     const { values } = parseArgs({

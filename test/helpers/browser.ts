@@ -1,11 +1,22 @@
 /** A browser as the wsapi sees it: one cookie jar, the CSRF token, JSON in and out, over real HTTP. */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 
+/** An HTTP answer read whole: status, headers, text, and the text as a JSON object. */
 export interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
   json(): Record<string, unknown>;
+}
+
+export async function answerOf(res: Dispatcher.ResponseData): Promise<Answer> {
+  const text = await res.body.text();
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
 export interface Browser {
@@ -36,13 +47,7 @@ export function browser(base: string): Browser {
       const eq = pair.indexOf('=');
       if (eq > 0) cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
-    const text = await res.body.text();
-    return {
-      status: res.statusCode,
-      headers: res.headers,
-      text,
-      json: () => JSON.parse(text) as Record<string, unknown>,
-    };
+    return answerOf(res);
   }
 
   const self: Browser = {

@@ -6,6 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { request } from 'undici';
+import { answerOf, type Answer } from './browser.ts';
 import { signTierRequest, type Tier } from '../../src/http/tier-auth.ts';
 import type { Session, SessionCodec } from '../../src/wsapi/session.ts';
 
@@ -15,12 +16,7 @@ export interface Signer {
   readonly callee: Tier;
 }
 
-export interface WsapiAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  json(): Record<string, unknown>;
-}
+export type WsapiAnswer = Answer;
 
 export interface WsapiClientOptions {
   readonly base: string;
@@ -66,13 +62,7 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     for (const line of [set ?? []].flat()) {
       if (line.startsWith(`${name}=`)) cookie = line.slice(name.length + 1).split(';', 1)[0] ?? '';
     }
-    const text = await res.body.text();
-    return {
-      status: res.statusCode,
-      headers: res.headers,
-      text,
-      json: () => JSON.parse(text) as Record<string, unknown>,
-    };
+    return answerOf(res);
   };
 
   const client: WsapiClient = {

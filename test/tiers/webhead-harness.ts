@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
+import { answerOf, type Answer } from '../helpers/browser.ts';
 import bcrypt from 'bcrypt';
 import { generateKeypair, type Keypair } from '../../src/browserid/index.ts';
 import { createDiscovery, type Discovery } from '../../src/browserid/discovery.ts';
@@ -42,12 +43,7 @@ export const FORCIBLE = 'fxos.persona.test';
 // Made once per test file: RSA key generation is the slow part of starting.
 const domainKey = generateKeypair('RS256');
 
-export interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  json(): Record<string, unknown>;
-}
+export type { Answer } from '../helpers/browser.ts';
 
 export interface Browser {
   get(op: string, query?: Record<string, string>): Promise<Answer>;
@@ -109,16 +105,6 @@ export interface Stack {
   another(overrides: Partial<WebheadDeps>): Promise<Other>;
   close(): Promise<void>;
 }
-
-const answer = async (res: Dispatcher.ResponseData): Promise<Answer> => {
-  const text = await res.body.text();
-  return {
-    status: res.statusCode,
-    headers: res.headers,
-    text,
-    json: () => JSON.parse(text) as Record<string, unknown>,
-  };
-};
 
 /** Polls `check` until it returns true (background writes land after the answer). */
 export async function eventually(check: () => Promise<boolean>, what: string, ms = 3000): Promise<void> {
@@ -235,7 +221,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const signature = sign
       ? signTierRequest('router', keys.router.privateKey, callee, { method, url: path, body })
       : {};
-    return answer(await request(`${target}${path}`, { method, headers: { ...headers, ...signature }, body }));
+    return answerOf(
+      await request(`${target}${path}`, { method, headers: { ...headers, ...signature }, body }),
+    );
   };
 
   const browserFor =
