@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRIES = ['include', 'dialog', 'communication_iframe'];
+const ENTRIES = [
+  'include',
+  'dialog',
+  'communication_iframe',
+  'landing',
+  'account',
+  'provisioning_api',
+  'authentication_api',
+];
 const outdir = join(root, 'dist-browser');
 mkdirSync(outdir, { recursive: true });
 

@@ -1,6 +1,6 @@
 /**
  * The webhead's routes outside the wsapi catalogue (reference/persona.md §2.4): our support document, the
- * deprecated `/pk`, a placeholder home page until the browser pages arrive, and the development-only
+ * deprecated `/pk`, and the development-only
  * routes (fake verification, the mailbox).
  */
 import { isEmail, supportDocumentFor } from '../../browserid/index.ts';
@@ -21,16 +21,6 @@ export const SUPPORT_DOCUMENT_CACHE_CONTROL = 'public, max-age=10';
 export const OUR_PATHS = { authentication: '/auth', provisioning: '/provision' } as const;
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-const HOME_PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Persona</title></head>
-<body>
-<h1>Persona</h1>
-<p>The BrowserID identity service. The account pages are not served yet.</p>
-</body>
-</html>
-`;
 
 function mailboxPage(entries: readonly MailboxEntry[]): string {
   const items = entries.map(
@@ -69,11 +59,6 @@ export function registerPages(app: TierFastify, rt: Runtime): void {
   app.get('/pk', async (_request, reply) => {
     reply.header('cache-control', SUPPORT_DOCUMENT_CACHE_CONTROL);
     return rt.deps.domainPublicKey.json;
-  });
-
-  app.get('/', async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=0, must-revalidate');
-    return reply.type('text/html; charset=utf-8').send(HOME_PAGE);
   });
 
   if (rt.deps.fakeVerification === true) {

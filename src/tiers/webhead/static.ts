@@ -1,6 +1,7 @@
 /**
  * The browser side's routes (reference/persona.md §2.4, §9): GET /include.js (the relying party's script),
- * /sign_in (the dialog popup) and /communication_iframe (framed by every site, so frameable).
+ * /provisioning_api.js and /authentication_api.js (the primary IdPs' shims), /sign_in (the dialog popup),
+ * /communication_iframe (framed by every site, so frameable), the email landing pages and the account page.
  *
  * The bundles come from src/browser, built in memory with esbuild at first use when esbuild and the
  * sources are here (a checkout: always current), else from dist-browser/ (`npm run build:browser`, for
@@ -12,20 +13,33 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { acceptedLanguages, negotiateLocale, translator } from '../../browser/i18n.ts';
+import { dialogMessages } from '../../browser/messages/dialog.ts';
+import { pagesMessages } from '../../browser/messages/pages.ts';
 import type { TierFastify } from '../../http/app.ts';
+import { dialogMarkup } from './markup/dialog.ts';
+import { accountMarkup, landingMarkup } from './markup/pages.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Keep in step with scripts/build-browser.mjs. */
-export const BUNDLE_ENTRIES = ['include', 'dialog', 'communication_iframe'] as const;
+export const BUNDLE_ENTRIES = [
+  'include',
+  'dialog',
+  'communication_iframe',
+  'landing',
+  'account',
+  'provisioning_api',
+  'authentication_api',
+] as const;
 type Entry = (typeof BUNDLE_ENTRIES)[number];
 export type Bundles = Readonly<Record<Entry, string>>;
 
-/** include.js's placeholder for our origin (src/browser/include.ts). */
+/** The scripts other sites load from us; our origin is written into them (src/browser/include.ts). */
 const ORIGIN_PLACEHOLDER = '__PERSONA_ORIGIN__';
 
 /**
- * Sites load include.js on every page: an hour of caching, then a cheap revalidation by ETag, so a fix
- * reaches every site within the hour.
+ * Sites load include.js on every page (and IdPs the two shims): an hour of caching, then a cheap
+ * revalidation by ETag, so a fix reaches every site within the hour.
  */
 export const INCLUDE_CACHE_CONTROL = 'public, max-age=3600';
 /** The pages: always revalidated (the original's views), answered 304 when unchanged. */
@@ -90,18 +104,30 @@ const sha256 = (text: string, encoding: 'base64' | 'hex'): string =>
 const STYLE =
   `body{font:16px/1.4 system-ui,sans-serif;margin:2rem;color:#222}button,input{font:inherit;padding:.4rem 1rem}` +
   `label{display:block;margin:.8rem 0 .2rem}input{width:min(100%,22rem);box-sizing:border-box}` +
-  `#error{color:#b00020}#error:empty{display:none}form{margin-bottom:1rem}form button{margin-top:.8rem}`;
+  `input[type=checkbox],input[type=radio]{width:auto}.check label,fieldset label{display:inline;margin:0}` +
+  `fieldset{border:0;padding:0;margin:0}fieldset div p{margin:.4rem 0}legend{padding:0;margin-bottom:.4rem}` +
+  `.hint{color:#555;font-size:.9em;margin:.2rem 0}button.link{background:none;border:0;color:#0b57d0;` +
+  `text-decoration:underline;cursor:pointer;padding:.4rem .2rem}:focus-visible{outline:3px solid #0b57d0;` +
+  `outline-offset:2px}#error{color:#b00020}#error:empty{display:none}form,section{margin-bottom:1rem}` +
+  `form>button{margin-top:.8rem}table{border-collapse:collapse}td,th{padding:.3rem .6rem;text-align:left}`;
 
-interface Page {
+interface Asset {
   readonly body: string;
   readonly etag: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-function page(options: { title: string; script: string; main: string; head?: string; csp: string[] }): Page {
+function pageAsset(options: {
+  lang: string;
+  title: string;
+  script: string;
+  main: string;
+  head?: string;
+  csp: readonly string[];
+}): Asset {
   if (options.script.includes('</script')) throw new Error('static: a bundle contains </script');
   const body = `<!doctype html>
-<html lang="en">
+<html lang="${options.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -120,6 +146,7 @@ ${options.main}
     `style-src 'sha256-${sha256(STYLE, 'base64')}'`,
     "base-uri 'none'",
     "form-action 'none'",
+    "connect-src 'self'",
     ...options.csp,
   ].join('; ');
   return {
@@ -129,63 +156,130 @@ ${options.main}
       'content-type': 'text/html; charset=utf-8',
       'cache-control': PAGE_CACHE_CONTROL,
       'content-security-policy': csp,
+      // The markup is in the language Accept-Language chose.
+      vary: 'Accept-Language',
     },
   };
 }
 
+function scriptAsset(code: string, origin: string): Asset {
+  const body = code.split(ORIGIN_PLACEHOLDER).join(origin);
+  return {
+    body,
+    etag: `"${sha256(body, 'hex').slice(0, 32)}"`,
+    headers: {
+      'content-type': 'application/javascript; charset=utf-8',
+      'cache-control': INCLUDE_CACHE_CONTROL,
+      // Any site may load it, including sites that require CORP on their subresources.
+      'cross-origin-resource-policy': 'cross-origin',
+    },
+  };
+}
+
+/** One HTML page: its bundle, its markup in a locale, and what its CSP adds. */
+interface PageSpec {
+  readonly bundle: Entry;
+  readonly locales: readonly string[];
+  render(locale: string): { title: string; main: string };
+  readonly csp: readonly string[];
+  /** DEVELOPMENT/TEST ONLY: carries the dialog's test hook meta tag when fake verification is on. */
+  readonly testHook?: boolean;
+}
+
+const dialogT = (locale: string) => translator(dialogMessages, locale);
+const pagesT = (locale: string) => translator(pagesMessages, locale);
+const locales = (catalogues: object): string[] => Object.keys(catalogues);
+
+const PAGES = {
+  dialog: {
+    bundle: 'dialog',
+    locales: locales(dialogMessages),
+    render: (locale) => ({ title: dialogT(locale)('title'), main: dialogMarkup(dialogT(locale)) }),
+    // A popup, never framed (X-Frame-Options DENY from the shared app too). It frames a primary IdP's
+    // provisioning page, which may be on any origin.
+    csp: ["frame-ancestors 'none'", 'frame-src https: http:'],
+    testHook: true,
+  },
+  iframe: {
+    bundle: 'communication_iframe',
+    locales: ['en'],
+    render: () => ({ title: 'Persona', main: '' }),
+    // Framed by every relying party: any ancestor.
+    csp: ['frame-ancestors *'],
+  },
+  landing: {
+    bundle: 'landing',
+    locales: locales(pagesMessages),
+    render: (locale) => ({ title: pagesT(locale)('landingTitle'), main: landingMarkup(pagesT(locale)) }),
+    csp: ["frame-ancestors 'none'"],
+  },
+  account: {
+    bundle: 'account',
+    locales: locales(pagesMessages),
+    render: (locale) => ({ title: pagesT(locale)('accountTitle'), main: accountMarkup(pagesT(locale)) }),
+    csp: ["frame-ancestors 'none'"],
+  },
+} as const satisfies Record<string, PageSpec>;
+type PageName = keyof typeof PAGES;
+
+/** Which page each route serves. The four landing routes share one page; it reads its own path. */
+export const PAGE_ROUTES: Readonly<Record<string, PageName>> = {
+  '/sign_in': 'dialog',
+  '/communication_iframe': 'iframe',
+  '/verify_email_address': 'landing',
+  '/confirm': 'landing',
+  '/reset_password': 'landing',
+  '/complete_transition': 'landing',
+  '/': 'account',
+};
+const SCRIPT_ROUTES: Readonly<Record<string, Entry>> = {
+  '/include.js': 'include',
+  '/provisioning_api.js': 'provisioning_api',
+  '/authentication_api.js': 'authentication_api',
+};
+
 interface Assets {
-  readonly include: Page;
-  readonly dialog: Page;
-  readonly iframe: Page;
+  script(entry: Entry): Asset;
+  page(name: PageName, acceptLanguage: string | undefined): Asset;
 }
 
 export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean): Assets {
-  const include = bundles.include.split(ORIGIN_PLACEHOLDER).join(origin);
+  const scripts = new Map<Entry, Asset>();
+  const pages = new Map<string, Asset>();
   return {
-    include: {
-      body: include,
-      etag: `"${sha256(include, 'hex').slice(0, 32)}"`,
-      headers: {
-        'content-type': 'application/javascript; charset=utf-8',
-        'cache-control': INCLUDE_CACHE_CONTROL,
-        // Any site may load it, including sites that require CORP on their subresources.
-        'cross-origin-resource-policy': 'cross-origin',
-      },
+    script(entry) {
+      let asset = scripts.get(entry);
+      if (asset === undefined) scripts.set(entry, (asset = scriptAsset(bundles[entry], origin)));
+      return asset;
     },
-    dialog: page({
-      title: 'Sign in — Persona',
-      script: bundles.dialog,
-      // DEVELOPMENT/TEST ONLY: turns on the dialog's test hook (src/browser/dialog.ts).
-      head: testHook ? '<meta name="persona-test-hook" content="development and tests only">\n' : '',
-      main: `<main>
-<h1>Persona</h1>
-<p id="status" role="status" aria-live="polite">Waiting for the site…</p>
-<p id="error" role="alert"></p>
-<form id="signin" hidden novalidate>
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="username" autofocus required>
-<div id="password-row" hidden>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password">
-</div>
-<button id="next" type="submit">Next</button>
-</form>
-<button id="cancel" type="button">Cancel</button>
-</main>`,
-      // A popup, never framed (X-Frame-Options DENY from the shared app too). connect-src for the wsapi.
-      csp: ["connect-src 'self'", "frame-ancestors 'none'"],
-    }),
-    iframe: page({
-      title: 'Persona',
-      script: bundles.communication_iframe,
-      main: '',
-      // Framed by every relying party: any ancestor.
-      csp: ["connect-src 'self'", 'frame-ancestors *'],
-    }),
+    page(name, acceptLanguage) {
+      const spec: PageSpec = PAGES[name];
+      const lang = negotiateLocale(acceptedLanguages(acceptLanguage), spec.locales);
+      const key = `${name}/${lang}`;
+      let asset = pages.get(key);
+      if (asset === undefined) {
+        asset = pageAsset({
+          lang,
+          ...spec.render(lang),
+          script: bundles[spec.bundle],
+          // DEVELOPMENT/TEST ONLY: turns on the dialog's test hook (src/browser/dialog.ts).
+          head:
+            spec.testHook === true && testHook
+              ? '<meta name="persona-test-hook" content="development and tests only">\n'
+              : '',
+          csp: spec.csp,
+        });
+        pages.set(key, asset);
+      }
+      return asset;
+    },
   };
 }
 
-/** Registers GET /include.js, /sign_in and /communication_iframe. Bundles load once, at first request. */
+/**
+ * Registers the scripts (/include.js and the IdP shims) and the pages (the dialog, the communication
+ * iframe, the landing pages, the account page). Bundles load once, at first request.
+ */
 export function registerStatic(app: TierFastify, rt: Runtime, bundles?: () => Promise<Bundles>): void {
   let assets: Promise<Assets> | undefined;
   const load = (): Promise<Assets> => {
@@ -199,28 +293,30 @@ export function registerStatic(app: TierFastify, rt: Runtime, bundles?: () => Pr
     return assets;
   };
 
-  const serve = (pick: (a: Assets) => Page) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const asset = pick(await load());
+  const send = (request: FastifyRequest, reply: FastifyReply, asset: Asset) => {
     reply.headers(asset.headers).header('etag', asset.etag);
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     return reply.send(asset.body);
   };
 
-  app.get(
-    '/include.js',
-    serve((a) => a.include),
-  );
-  app.get(
-    '/sign_in',
-    serve((a) => a.dialog),
-  );
-  app.get('/communication_iframe', {
-    // Route hooks run after the shared app's, so this undoes its default X-Frame-Options DENY;
-    // the page's CSP frame-ancestors says who may frame it.
-    onSend: (_request, reply, payload, done) => {
-      reply.removeHeader('x-frame-options');
-      done(null, payload);
-    },
-    handler: serve((a) => a.iframe),
-  });
+  for (const [url, entry] of Object.entries(SCRIPT_ROUTES))
+    app.get(url, async (request, reply) => send(request, reply, (await load()).script(entry)));
+
+  for (const [url, name] of Object.entries(PAGE_ROUTES)) {
+    const handler = async (request: FastifyRequest, reply: FastifyReply) =>
+      send(request, reply, (await load()).page(name, request.headers['accept-language']));
+    if (name !== 'iframe') {
+      app.get(url, handler);
+      continue;
+    }
+    app.get(url, {
+      // Route hooks run after the shared app's, so this undoes its default X-Frame-Options DENY;
+      // the page's CSP frame-ancestors says who may frame it.
+      onSend: (_request, reply, payload, done) => {
+        reply.removeHeader('x-frame-options');
+        done(null, payload);
+      },
+      handler,
+    });
+  }
 }
