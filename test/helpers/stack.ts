@@ -21,11 +21,27 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+async function answering(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export interface Stack {
   readonly config: Config;
   readonly base: string;
   readonly supervisor: Supervisor;
   readonly logs: string[];
+  /** With `examples`: the example site's and the example primary's origins. */
+  readonly exampleSite?: string;
+  readonly examplePrimary?: string;
   stop(): Promise<void>;
 }
 
@@ -33,18 +49,29 @@ export interface StackOptions {
   /** Extra PERSONA_* settings (e.g. PERSONA_SMTP_URL, PERSONA_DATABASE_URL). */
   readonly env?: Record<string, string>;
   readonly restartDelayMs?: number;
+  /** Also run the example site and the example primary (as `persona start` does in development). */
+  readonly examples?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persona-stack-'));
-  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const [router, webhead, dbwriter, keysigner, verifier] = ports.map(String) as [
+  const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const [router, webhead, dbwriter, keysigner, verifier, site, primary] = ports.map(String) as [
+    string,
+    string,
     string,
     string,
     string,
     string,
     string,
   ];
+  const examples: Record<string, string> = options.examples
+    ? {
+        PERSONA_EXAMPLE_SITE_PORT: site,
+        PERSONA_EXAMPLE_PRIMARY_PORT: primary,
+        PERSONA_SHIMMED_PRIMARIES: JSON.stringify({ 'example.domain': `http://127.0.0.1:${primary}` }),
+      }
+    : {};
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PERSONA_ENV: 'test',
@@ -58,6 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     PERSONA_BCRYPT_COST: '4',
     PERSONA_LOG_LEVEL: 'warn',
     PERSONA_MAX_EVENT_LOOP_LAG_MS: '0',
+    ...examples,
     ...options.env,
   };
   const config = loadConfig({ env });
@@ -69,10 +97,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env,
     serveCommand: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'],
     out: (line) => logs.push(line),
+    ...(options.examples ? { extras: ['example-site', 'example-primary'] } : {}),
     ...(options.restartDelayMs !== undefined ? { restartDelayMs: options.restartDelayMs } : {}),
   });
   try {
     await supervisor.ready;
+    // The supervisor's readiness covers the tiers; the examples are waited for here.
+    if (options.examples)
+      await Promise.all([
+        answering(`http://127.0.0.1:${site}/api/whoami`),
+        answering(`http://127.0.0.1:${primary}/.well-known/browserid`),
+      ]);
   } catch (err) {
     await supervisor.stop();
     throw new Error(`${(err as Error).message}\n${logs.slice(-40).join('\n')}`, { cause: err });
@@ -82,6 +117,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     base: config.publicUrl,
     supervisor,
     logs,
+    ...(options.examples
+      ? { exampleSite: `http://127.0.0.1:${site}`, examplePrimary: `http://127.0.0.1:${primary}` }
+      : {}),
     async stop() {
       await supervisor.stop();
       rmSync(dataDir, { recursive: true, force: true });
