@@ -15,6 +15,21 @@ const ALGORITHM: RsaHashedKeyGenParams = {
 /** How long an assertion is good for, as the original dialog made them. */
 export const ASSERTION_LIFETIME_MS = 2 * 60 * 1000;
 
+function base64urlToText(text: string): string {
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+
+/** The payload of a certificate (a compact JWS), or undefined when it is not one. */
+export function certificatePayload(certificate: string): Record<string, unknown> | undefined {
+  try {
+    const payload: unknown = JSON.parse(base64urlToText(certificate.split('.')[1] ?? ''));
+    return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function bytesToBase64url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
@@ -40,7 +55,8 @@ export interface UserKey {
 export async function generateUserKey(): Promise<UserKey> {
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
   if (subtle === undefined) throw new Error('this browser cannot make keys (no WebCrypto here)');
-  const pair = await subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+  // Not extractable: the private half can sign but never be read out, even by our own scripts.
+  const pair = await subtle.generateKey(ALGORITHM, false, ['sign', 'verify']);
   const jwk = await subtle.exportKey('jwk', pair.publicKey);
   if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new Error('the new key has no n or e');
   return {

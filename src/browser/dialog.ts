@@ -3,39 +3,101 @@
  * that opened it, and only when that window's real origin (event.origin) is the one named in the URL; the
  * assertion goes back to exactly that origin, which is also the assertion's audience.
  *
- * Screens (this slice: an existing account with a password): email → address_info → password →
- * authenticate_user → a new RSA key → cert_key → an assertion for the site → `cert~assertion` to include.js.
- * Other address states get a clear message; sign-up and primary IdPs come next.
+ * The screens live in the markup (src/tiers/webhead/markup/dialog.ts); this script switches between them:
+ * - signed in to Persona already → pick one of the account's addresses (the one last used on this site
+ *   first) → its key and certificate, kept from before or made now → an assertion for the site;
+ * - otherwise the address → address_info, and by its answer: the password; a new account (a password, the
+ *   mail, waiting for its link to be opened); an added address; re-verification; the transitions between a
+ *   primary IdP and a password; or the primary IdP itself (dialog-primary.ts);
+ * - "Forgot your password?" → the reset mail → waiting → signed in once the new password is set.
+ * Waiting polls the matching *_status op every 3 s, as the original did.
  *
  * The development/test hook at the end exists only when the page carries <meta name="persona-test-hook">,
  * which the webhead adds only with fake verification on (test-only, refused with PERSONA_ENV=production).
  */
-import { ASSERTION_LIFETIME_MS, backedAssertion, generateUserKey, signAssertion } from './assertion.ts';
+import {
+  ASSERTION_LIFETIME_MS,
+  backedAssertion,
+  certificatePayload,
+  generateUserKey,
+  signAssertion,
+} from './assertion.ts';
+import { signInWithPrimary, type DialogUi, type PrimaryAddress } from './dialog-primary.ts';
+import { translator } from './i18n.ts';
+import {
+  forgetEverything,
+  keepKey,
+  lastUsedOn,
+  rememberUse,
+  setSharedComputer,
+  sharedComputer,
+  storedKey,
+} from './key-store.ts';
+import { dialogMessages } from './messages/dialog.ts';
 import {
   envelope,
   originFromFragment,
+  parseOrigin,
   readMessage,
   type FromDialog,
   type RequestOptions,
 } from './protocol.ts';
 import { WsapiError, getJson, postJson, postText, sessionContext, type SessionContext } from './wsapi.ts';
 
-const site = originFromFragment(window.location.hash);
+const t = translator(dialogMessages, document.documentElement.lang);
+/** How often a waiting screen asks whether the mail's link was opened (the original's 3 s). */
+const POLL_MS = 3000;
+/** A kept certificate is used only while it has this long left. */
+const CERTIFICATE_MARGIN_MS = 5 * 60 * 1000;
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 80;
+/** Where the dialog keeps its place while the window visits a primary IdP (dialog-primary.ts). */
+const RETURN_KEY = 'persona.dialog.return';
+
+// ---- where we are: a fresh dialog, or back from a primary IdP's authentication page ----
+
+interface SavedReturn {
+  readonly site: string;
+  readonly email: string;
+  readonly ephemeral: boolean;
+}
+
+function takeSavedReturn(): SavedReturn | undefined {
+  try {
+    const text = sessionStorage.getItem(RETURN_KEY);
+    sessionStorage.removeItem(RETURN_KEY);
+    const saved: unknown = JSON.parse(text ?? 'null');
+    if (typeof saved !== 'object' || saved === null) return undefined;
+    const { site: savedSite, email, ephemeral } = saved as Record<string, unknown>;
+    const origin = parseOrigin(typeof savedSite === 'string' ? savedSite : undefined);
+    if (origin === undefined || typeof email !== 'string') return undefined;
+    return { site: origin, email, ephemeral: ephemeral === true };
+  } catch {
+    return undefined;
+  }
+}
+
+const returnKind = /^\?AUTH_RETURN(_CANCEL)?$/.exec(window.location.search);
+const returned = returnKind === null ? undefined : takeSavedReturn();
+const site = returned?.site ?? originFromFragment(window.location.hash);
 const opener = window.opener as Window | null;
 let request: RequestOptions | undefined;
 
+// ---- the page ----
+
 const byId = (id: string): HTMLElement | null => document.getElementById(id);
-const input = (id: string): HTMLInputElement | null => {
+const field = (id: string): HTMLInputElement => {
   const element = byId(id);
-  return element instanceof HTMLInputElement ? element : null;
+  if (!(element instanceof HTMLInputElement)) throw new Error(`the page has no input #${id}`);
+  return element;
 };
 const status = byId('status');
 const alertBox = byId('error');
-const passwordRow = byId('password-row');
-const form = document.querySelector<HTMLFormElement>('form#signin');
-const emailInput = input('email');
-const passwordInput = input('password');
-const submit = document.querySelector<HTMLButtonElement>('button#next');
+const frames = byId('provisioning') ?? document.body;
+const useAnother = byId('use-another');
+
+const SCREENS = ['email', 'password', 'new-password', 'confirm', 'wait', 'pick', 'primary'] as const;
+type Screen = (typeof SCREENS)[number];
 
 const say = (text: string): void => {
   if (status) status.textContent = text;
@@ -44,6 +106,26 @@ const say = (text: string): void => {
 const complain = (text: string): void => {
   if (alertBox) alertBox.textContent = text;
 };
+
+/** Bumped at every screen change: a poll started for an earlier screen stops. */
+let generation = 0;
+let interactive = false;
+
+function show(screen: Screen): void {
+  generation += 1;
+  for (const name of SCREENS) {
+    const element = byId(`screen-${name}`);
+    if (element) element.hidden = name !== screen;
+  }
+  if (useAnother) useAnother.hidden = screen === 'email';
+  const first = byId(`screen-${screen}`)?.querySelector<HTMLElement>('input:not([type=checkbox]), button');
+  first?.focus();
+  if (!interactive) {
+    interactive = true;
+    // bench:browser reads this: the first screen is usable.
+    performance.mark('persona:interactive');
+  }
+}
 
 function send(message: FromDialog): void {
   if (site !== undefined && opener !== null) opener.postMessage(envelope(message), site);
@@ -54,144 +136,480 @@ function finish(message: FromDialog): void {
   window.close();
 }
 
-// ---- the sign-in screens ----
-
-/** 'email': asking for the address; 'password': asking for its password. */
-let step: 'email' | 'password' = 'email';
-/** A call is running: the form ignores submits. */
-let busy = false;
-/** The address as address_info knows it (its stored casing), once it is known to have a password. */
-let account: string | undefined;
-let context: Promise<SessionContext> | undefined;
-
-const getContext = (): Promise<SessionContext> => {
-  if (context !== undefined) return context;
-  const asked = sessionContext();
-  context = asked;
-  asked.catch(() => {
-    if (context === asked) context = undefined; // asked again next time
-  });
-  return asked;
-};
-
-function showStep(next: 'email' | 'password'): void {
-  step = next;
-  if (passwordRow) passwordRow.hidden = next !== 'password';
-  if (submit) submit.textContent = next === 'password' ? 'Sign in' : 'Next';
-  if (next === 'password') passwordInput?.focus();
-  else account = undefined;
+function messageFor(err: unknown): string {
+  if (err instanceof WsapiError) {
+    if (err.status === 0) return t('unreachable');
+    if (err.status === 503) return t('busy');
+    if (err.status === 429) return t('tooMany');
+  }
+  if (err instanceof Error && /WebCrypto/.test(err.message)) return t('noCrypto');
+  return t('wentWrong', { reason: err instanceof Error ? err.message : String(err) });
 }
 
+/** A call is running: forms ignore submits and the buttons are disabled. */
+let busy = false;
 function setBusy(value: boolean): void {
   busy = value;
-  if (submit) submit.disabled = value;
-  form?.setAttribute('aria-busy', String(value));
+  for (const button of document.querySelectorAll<HTMLButtonElement>('main button'))
+    if (button.id !== 'cancel') button.disabled = value;
+  document.querySelector('main')?.setAttribute('aria-busy', String(value));
 }
 
-const messageFor = (err: unknown): string => {
-  if (err instanceof WsapiError && err.status === 503)
-    return 'Persona is busy right now. Try again in a moment.';
-  if (err instanceof WsapiError && err.status === 429)
-    return 'Too many attempts. Wait a minute and try again.';
-  return `Something went wrong: ${err instanceof Error ? err.message : String(err)}`;
+/** Runs one step of the journey: one at a time, errors announced. */
+function act(step: () => Promise<void>): void {
+  if (busy) return;
+  complain('');
+  setBusy(true);
+  step()
+    .catch((err: unknown) => {
+      complain(messageFor(err));
+    })
+    .finally(() => {
+      setBusy(false);
+    });
+}
+
+function onSubmit(screen: Screen, step: () => Promise<void>): void {
+  byId(`screen-${screen}`)?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(step);
+  });
+}
+
+// ---- the journey ----
+
+let audience = '';
+let siteName = '';
+let context: SessionContext | undefined;
+/** The address being signed in, as Persona stores it. */
+let current = '';
+/** "This is not my computer": an ephemeral session, and nothing kept here. */
+let ephemeral = false;
+/** What the new-password screen is for. */
+let choosing: 'account' | 'transition' | 'addition' = 'account';
+/** The password screen re-verifies the address after signing in (it became unverified by a reset). */
+let reverifyAfterSignIn = false;
+
+async function freshContext(): Promise<SessionContext> {
+  context = await sessionContext();
+  return context;
+}
+const getContext = async (): Promise<SessionContext> => context ?? freshContext();
+
+const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
+const isEmail = (text: string): boolean => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(text);
+
+function showEmail(prefill?: string): void {
+  const email = field('email');
+  if (prefill !== undefined) email.value = prefill;
+  say(t('signInTo', { site: siteName }));
+  show('email');
+}
+
+function showPassword(email: string, note?: string): void {
+  current = email;
+  field('password').value = '';
+  say(note ?? t('passwordFor', { email }));
+  show('password');
+}
+
+function showNewPassword(purpose: typeof choosing, text: string, button: string): void {
+  choosing = purpose;
+  field('new-password').value = '';
+  field('repeat-password').value = '';
+  const submit = byId('new-password-submit');
+  if (submit) submit.textContent = button;
+  byId('new-shared')
+    ?.closest('p')
+    ?.toggleAttribute('hidden', purpose === 'addition');
+  say(text);
+  show('new-password');
+}
+
+/** Polls `op` for `current` until it says something other than pending, or the screen changes. */
+async function waitFor(op: string, text: string): Promise<string> {
+  say(text);
+  show('wait');
+  const mine = generation;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (generation !== mine) return 'abandoned';
+    let answer: Record<string, unknown>;
+    try {
+      answer = await getJson(op, { email: current });
+    } catch {
+      continue; // a blip while waiting: ask again next time
+    }
+    if (generation !== mine) return 'abandoned';
+    if (answer.status !== 'pending') return String(answer.status);
+  }
+}
+
+/** A stage_* call: its refusals become messages; true when the mail went out. */
+async function stage(op: string, body: Record<string, unknown>): Promise<boolean> {
+  try {
+    const answer = await postJson(op, await getContext(), { ...body, site: audience });
+    if (answer.success === true) return true;
+    const reason = typeof answer.reason === 'string' ? answer.reason : op;
+    complain(reason === 'No such email address.' ? t('resetNoSuchEmail', { email: current }) : reason);
+    return false;
+  } catch (err) {
+    if (err instanceof WsapiError && err.status === 429) {
+      complain(t('mailThrottled', { email: current }));
+      return false;
+    }
+    throw err;
+  }
+}
+
+/** The address's key and certificate (kept ones while good), an assertion for the site, and done. */
+async function certifyAndFinish(email: string): Promise<void> {
+  say(t('signingIn'));
+  const ctx = await getContext();
+  let kept = ephemeral ? undefined : await storedKey(email);
+  const expires = kept === undefined ? undefined : certificatePayload(kept.certificate)?.exp;
+  if (typeof expires !== 'number' || expires < ctx.serverNow() + CERTIFICATE_MARGIN_MS) kept = undefined;
+  if (kept === undefined) {
+    const key = await generateUserKey();
+    let certificate: string;
+    try {
+      certificate = (await postText('cert_key', ctx, { email, pubkey: key.publicKeyJson, ephemeral })).trim();
+    } catch (err) {
+      if (err instanceof WsapiError && err.status === 403) return reverify(email);
+      if (err instanceof WsapiError && err.status === 401) {
+        showPassword(email);
+        return;
+      }
+      throw err;
+    }
+    kept = { email, privateKey: key.privateKey, publicKeyJson: key.publicKeyJson, certificate };
+    if (!ephemeral) await keepKey(kept);
+  }
+  const assertion = await signAssertion(kept.privateKey, audience, ctx.serverNow() + ASSERTION_LIFETIME_MS);
+  setSharedComputer(ephemeral);
+  if (!ephemeral) rememberUse(audience, email);
+  finish({ type: 'assertion', assertion: backedAssertion(kept.certificate, assertion) });
+}
+
+async function reverify(email: string): Promise<void> {
+  current = email;
+  if (!(await stage('stage_reverify', { email }))) return;
+  const outcome = await waitFor('email_reverify_status', t('checkMailReverify', { email }));
+  if (outcome === 'complete') await certifyAndFinish(email);
+}
+
+const primaryUi: DialogUi = {
+  t,
+  say,
+  complain,
+  show,
+  frames,
 };
 
-async function checkAddress(email: string): Promise<void> {
-  const info = await getJson('address_info', { email });
-  if (info.state === 'known' && info.type === 'secondary') {
-    account = typeof info.normalizedEmail === 'string' ? info.normalizedEmail : email;
-    say(`Enter the password for ${account}`);
-    showStep('password');
-  } else if (info.state === 'unknown') {
-    complain(
-      `${email} has no Persona account yet. Creating one from this window arrives in the next version.`,
-    );
-  } else {
-    complain(`${email} signs in another way, which this window cannot do yet.`);
-  }
-}
-
-async function signIn(email: string, pass: string, audience: string): Promise<void> {
-  const ctx = await getContext();
-  const answer = await postJson('authenticate_user', ctx, { email, pass, ephemeral: false });
-  if (answer.success !== true) {
-    complain('That password is not right. Check it and try again.');
-    passwordInput?.select();
-    return;
-  }
-  say('Signing you in…');
-  const key = await generateUserKey();
-  const certificate = await postText('cert_key', ctx, {
+async function signInThroughIdp(email: string, info: Record<string, unknown>): Promise<void> {
+  const address: PrimaryAddress = {
     email,
-    pubkey: key.publicKeyJson,
-    ephemeral: false,
+    issuer: typeof info.issuer === 'string' ? info.issuer : domainOf(email),
+    auth: typeof info.auth === 'string' ? info.auth : '',
+    prov: typeof info.prov === 'string' ? info.prov : '',
+  };
+  await signInWithPrimary(address, {
+    ui: primaryUi,
+    audience,
+    context: freshContext,
+    ephemeral,
+    finish: (backed) => {
+      setSharedComputer(ephemeral);
+      if (!ephemeral) rememberUse(audience, email);
+      finish({ type: 'assertion', assertion: backed });
+    },
+    saveForReturn: (saved) => {
+      try {
+        sessionStorage.setItem(RETURN_KEY, JSON.stringify({ site: audience, email: saved, ephemeral }));
+      } catch {
+        // without sessionStorage the person starts again from the site after the IdP
+      }
+    },
   });
-  const assertion = await signAssertion(key.privateKey, audience, ctx.serverNow() + ASSERTION_LIFETIME_MS);
-  finish({ type: 'assertion', assertion: backedAssertion(certificate.trim(), assertion) });
 }
 
-async function onSubmit(audience: string): Promise<void> {
-  const email = emailInput?.value.trim() ?? '';
-  complain('');
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
-    complain('Enter an email address, like name@example.com.');
-    emailInput?.focus();
-    return;
-  }
-  if (step === 'email') {
-    await checkAddress(email);
-    return;
-  }
-  const pass = passwordInput?.value ?? '';
-  if (pass === '') {
-    complain('Enter your password.');
-    passwordInput?.focus();
-    return;
-  }
-  await signIn(account ?? email, pass, audience);
-}
-
-function startScreens(audience: string, options: RequestOptions): void {
-  if (!form || !emailInput) return;
-  if (options.email !== undefined && emailInput.value === '') emailInput.value = options.email;
-  form.hidden = false;
-  emailInput.focus();
-  // Ask early for the CSRF token and the server's clock; a failure is reported when it is needed.
-  getContext().catch(() => undefined);
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    onSubmit(audience)
-      .catch((err: unknown) => {
-        complain(messageFor(err));
-      })
-      .finally(() => {
-        setBusy(false);
-      });
-  });
-  // A changed address must be checked again.
-  emailInput.addEventListener('input', () => {
-    if (step === 'password') {
-      showStep('email');
-      say(`Sign in to ${options.siteName ?? audience}`);
+/** What address_info says decides the next screen. */
+async function checkAddress(email: string): Promise<void> {
+  current = email;
+  const info = await getJson('address_info', { email });
+  const known = typeof info.normalizedEmail === 'string' ? info.normalizedEmail : email;
+  const ctx = await freshContext();
+  if (info.type === 'primary') return signInThroughIdp(known, info);
+  switch (info.state) {
+    case 'known':
+    case 'transition_to_secondary': {
+      reverifyAfterSignIn = false;
+      const mine = ctx.authLevel === 'password' && (await accountEmails()).includes(known.toLowerCase());
+      if (mine) return certifyAndFinish(known);
+      showPassword(
+        known,
+        info.state === 'known'
+          ? undefined
+          : t('transitionToSecondary', { domain: domainOf(known), email: known }),
+      );
+      return;
     }
+    case 'unverified':
+      reverifyAfterSignIn = true;
+      {
+        showPassword(known);
+        return;
+      }
+    case 'transition_no_password':
+      current = known;
+      {
+        showNewPassword(
+          'transition',
+          t('transitionNoPassword', { domain: domainOf(known), email: known }),
+          t('setPassword'),
+        );
+        return;
+      }
+    case 'unknown':
+      if (ctx.authenticated) {
+        // Signed in already: a new address joins the account.
+        if (!ctx.hasPassword) {
+          showNewPassword('addition', t('addNeedsPassword', { email }), t('addEmail'));
+          return;
+        }
+        say(t('addEmailFor', { email }));
+        const confirm = byId('confirm-submit');
+        if (confirm) confirm.textContent = t('addEmail');
+        show('confirm');
+        return;
+      }
+      {
+        showNewPassword('account', t('newAccountFor', { email }), t('createAccount'));
+        return;
+      }
+    case 'offline': {
+      complain(t('offline', { domain: domainOf(email), email }));
+      return;
+    }
+    default: {
+      complain(t('notSupported', { email }));
+      return;
+    }
+  }
+}
+
+async function accountEmails(): Promise<string[]> {
+  const answer = await getJson('list_emails');
+  return Array.isArray(answer.emails)
+    ? answer.emails.filter((e): e is string => typeof e === 'string').map((e) => e.toLowerCase())
+    : [];
+}
+
+async function signIn(): Promise<void> {
+  const pass = field('password').value;
+  if (pass === '') {
+    complain(t('passwordMissing'));
+    field('password').focus();
+    return;
+  }
+  ephemeral = field('password-shared').checked;
+  const answer = await postJson('authenticate_user', await getContext(), {
+    email: current,
+    pass,
+    ephemeral,
   });
+  if (answer.success !== true) {
+    complain(answer.code === 'account locked' ? t('accountLocked') : t('passwordWrong'));
+    field('password').select();
+    return;
+  }
+  await freshContext();
+  if (reverifyAfterSignIn) return reverify(current);
+  await certifyAndFinish(current);
+}
+
+async function addAddress(pass?: string): Promise<void> {
+  if (!(await stage('stage_email', pass === undefined ? { email: current } : { email: current, pass })))
+    return;
+  const outcome = await waitFor('email_addition_status', t('checkMailAdd', { email: current }));
+  if (outcome === 'complete') await certifyAndFinish(current);
+  else if (outcome === 'failed') showEmail(current);
+}
+
+async function choosePassword(): Promise<void> {
+  const pass = field('new-password').value;
+  const problem =
+    pass.length < MIN_PASSWORD
+      ? t('passwordTooShort')
+      : pass.length > MAX_PASSWORD
+        ? t('passwordTooLong')
+        : pass !== field('repeat-password').value
+          ? t('passwordsDiffer')
+          : undefined;
+  if (problem !== undefined) {
+    complain(problem);
+    field('new-password').focus();
+    return;
+  }
+  if (choosing === 'addition') return addAddress(pass);
+  ephemeral = field('new-shared').checked;
+  const op = choosing === 'account' ? 'stage_user' : 'stage_transition';
+  say(t('sendingMail'));
+  if (!(await stage(op, { email: current, pass }))) return;
+  const outcome = await waitFor(
+    choosing === 'account' ? 'user_creation_status' : 'transition_status',
+    t('checkMail', { email: current }),
+  );
+  if (outcome === 'complete') {
+    await freshContext();
+    await certifyAndFinish(current);
+  } else if (outcome === 'mustAuth') {
+    reverifyAfterSignIn = false;
+    showPassword(current, t('confirmedElsewhere'));
+  }
+}
+
+async function forgotPassword(): Promise<void> {
+  say(t('sendingMail'));
+  if (!(await stage('stage_reset', { email: current }))) return;
+  const outcome = await waitFor('password_reset_status', t('checkMailReset', { email: current }));
+  if (outcome === 'complete') {
+    // The reset signed this browser in; "not my computer", if ticked beside the link, still holds.
+    ephemeral = field('password-shared').checked;
+    await freshContext();
+    await certifyAndFinish(current);
+  } else if (outcome === 'mustAuth') {
+    reverifyAfterSignIn = false;
+    showPassword(current, t('signInWithNewPassword'));
+  }
+}
+
+/** Signed in already: the account's addresses, the one last used on this site chosen. */
+async function showPick(): Promise<void> {
+  const emails = await accountEmails();
+  if (emails.length === 0) {
+    showEmail(request?.email);
+    return;
+  }
+  const list = byId('pick-list');
+  const legend = byId('pick-legend');
+  if (!list) {
+    showEmail(request?.email);
+    return;
+  }
+  if (legend) legend.textContent = t('pickHeading', { site: siteName });
+  const preferred = (request?.email ?? lastUsedOn(audience) ?? '').toLowerCase();
+  list.replaceChildren(
+    ...emails.map((email, index) => {
+      const row = document.createElement('p');
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'pick';
+      radio.value = email;
+      radio.id = `pick-${String(index)}`;
+      radio.checked = email === preferred || (index === 0 && !emails.includes(preferred));
+      const label = document.createElement('label');
+      label.htmlFor = radio.id;
+      label.textContent = ` ${email}`;
+      row.append(radio, label);
+      return row;
+    }),
+  );
+  ephemeral = sharedComputer();
+  say(t('signInTo', { site: siteName }));
+  show('pick');
+  list.querySelector<HTMLInputElement>('input:checked')?.focus();
+}
+
+async function pickAddress(): Promise<void> {
+  const chosen = document.querySelector<HTMLInputElement>('#pick-list input:checked')?.value;
+  if (chosen === undefined) return;
+  current = chosen;
+  const info = await getJson('address_info', { email: chosen });
+  if (info.type === 'primary') return signInThroughIdp(chosen, info);
+  if (info.state === 'unverified') {
+    reverifyAfterSignIn = true;
+    if ((await getContext()).authLevel !== 'password') {
+      showPassword(chosen);
+      return;
+    }
+    return reverify(chosen);
+  }
+  if ((await getContext()).authLevel !== 'password') {
+    showPassword(chosen);
+    return;
+  }
+  await certifyAndFinish(chosen);
+}
+
+async function signOutOfPersona(): Promise<void> {
+  await postJson('logout', await getContext(), {});
+  await forgetEverything();
+  await freshContext();
+  showEmail('');
+}
+
+async function begin(options: RequestOptions): Promise<void> {
+  siteName = options.siteName ?? audience;
+  if (options.email !== undefined) field('email').value = options.email;
+  say(t('signInTo', { site: siteName }));
+  const ctx = await freshContext();
+  if (returnKind !== null && returned !== undefined) {
+    ephemeral = returned.ephemeral;
+    if (returnKind[1] === undefined) {
+      // Back from the IdP's authentication page: provision again, now signed in there.
+      current = returned.email;
+      const info = await getJson('address_info', { email: returned.email });
+      if (info.type === 'primary') return signInThroughIdp(returned.email, info);
+      return checkAddress(returned.email);
+    }
+    showEmail(returned.email);
+    complain(t('primaryCanceled', { domain: domainOf(returned.email) }));
+    return;
+  }
+  if (ctx.authenticated) return showPick();
+  showEmail();
+}
+
+function startScreens(options: RequestOptions): void {
+  onSubmit('email', async () => {
+    const email = field('email').value.trim();
+    if (!isEmail(email)) {
+      complain(t('emailInvalid'));
+      field('email').focus();
+      return;
+    }
+    await checkAddress(email);
+  });
+  onSubmit('password', signIn);
+  onSubmit('new-password', choosePassword);
+  onSubmit('confirm', () => addAddress());
+  onSubmit('pick', pickAddress);
+  byId('forgot')?.addEventListener('click', () => {
+    act(forgotPassword);
+  });
+  byId('sign-out')?.addEventListener('click', () => {
+    act(signOutOfPersona);
+  });
+  useAnother?.addEventListener('click', () => {
+    complain('');
+    showEmail('');
+  });
+  act(() => begin(options));
 }
 
 // ---- the channel ----
 
 if (site === undefined || opener === null) {
-  say('This window signs you in to a site. Open it from the site’s “Sign in” button.');
+  say(t('notOpenedBySite'));
 } else {
-  const audience = site;
+  audience = site;
   window.addEventListener('message', (event: MessageEvent) => {
     if (event.origin !== audience || event.source !== opener) return;
     const message = readMessage(event.data);
     if (message?.type !== 'request' || request !== undefined) return;
     request = message.options;
-    say(`Sign in to ${request.siteName ?? audience}`);
-    startScreens(audience, request);
+    startScreens(request);
   });
   byId('cancel')?.addEventListener('click', () => {
     finish({ type: 'cancel' });

@@ -5,14 +5,21 @@
 
 export class WsapiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The start of the answer's body (the reason, for the wsapi's plain-text errors). */
+  readonly body: string;
+  constructor(status: number, message: string, body = '') {
     super(message);
     this.status = status;
+    this.body = body;
   }
 }
 
 export interface SessionContext {
   readonly csrf: string;
+  /** Signed in to Persona (at any level), and whether the account has a password. */
+  readonly authenticated: boolean;
+  readonly authLevel: string | undefined;
+  readonly hasPassword: boolean;
   /** The server's clock now, in ms, from session_context's server_time plus the time elapsed here. */
   serverNow(): number;
 }
@@ -26,7 +33,11 @@ async function call(path: string, init?: RequestInit): Promise<Response> {
   }
   if (!response.ok) {
     const text = (await response.text().catch(() => '')).slice(0, 200);
-    throw new WsapiError(response.status, `Persona answered ${response.status}${text ? `: ${text}` : ''}`);
+    throw new WsapiError(
+      response.status,
+      `Persona answered ${response.status}${text ? `: ${text}` : ''}`,
+      text,
+    );
   }
   return response;
 }
@@ -65,8 +76,14 @@ export async function postText(path: string, context: SessionContext, body: Reco
 export async function sessionContext(): Promise<SessionContext> {
   const data = await getJson('session_context');
   const receivedAt = performance.now();
-  const { csrf_token: csrf, server_time: serverTime } = data;
+  const { csrf_token: csrf, server_time: serverTime, auth_level: authLevel } = data;
   if (typeof csrf !== 'string' || typeof serverTime !== 'number')
     throw new WsapiError(200, 'Persona sent an unexpected session context');
-  return { csrf, serverNow: () => serverTime + (performance.now() - receivedAt) };
+  return {
+    csrf,
+    authenticated: data.authenticated === true,
+    authLevel: typeof authLevel === 'string' ? authLevel : undefined,
+    hasPassword: data.has_password === true,
+    serverNow: () => serverTime + (performance.now() - receivedAt),
+  };
 }

@@ -69,6 +69,8 @@ export function createMailer(options: MailerOptions): Mailer {
           subject: content.subject,
           text: content.text,
           html: content.html,
+          // The original's headers: the link and the site, for mail tooling and tests.
+          headers: { 'X-BrowserID-VerificationURL': link, 'X-BrowserID-RelyingParty': mail.site },
         });
       } else {
         const entry: MailboxEntry = {

@@ -33,13 +33,16 @@ export interface LaunchedBrowser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<LaunchedBrowser> {
+/** Chromium's own switch for a browser that refuses third-party cookies (as Safari and Firefox do by default). */
+export const BLOCK_THIRD_PARTY_COOKIES = '--test-third-party-cookie-phaseout';
+
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'persona-chromium-'));
   // A persistent context is how playwright takes a --user-data-dir of ours.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_FLAGS],
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
     timeout: 30_000,
   });
   return {

@@ -102,6 +102,8 @@ describe('the dialog signs in an account with a password', { skip }, () => {
   });
 
   async function openDialog(): Promise<{ page: Page; popup: Page }> {
+    // Signed out of Persona each time: otherwise the dialog offers the address signed in before.
+    await browser.context.clearCookies();
     const page = await browser.context.newPage();
     await page.goto(`${rpOrigin}/`);
     const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#signin')]);
@@ -121,7 +123,7 @@ describe('the dialog signs in an account with a password', { skip }, () => {
     try {
       assert.equal(await popup.textContent('#status'), 'Sign in to Example RP');
       await enterEmail(popup, EMAIL);
-      const password = popup.getByLabel('Password');
+      const password = popup.getByLabel('Password', { exact: true });
       await password.waitFor({ state: 'visible', timeout: 10_000 });
       await password.fill(PASSWORD);
       const closed = popup.waitForEvent('close');
@@ -156,7 +158,7 @@ describe('the dialog signs in an account with a password', { skip }, () => {
     const { page, popup } = await openDialog();
     try {
       await enterEmail(popup, EMAIL);
-      await popup.getByLabel('Password').fill('not the password');
+      await popup.getByLabel('Password', { exact: true }).fill('not the password');
       await popup.getByRole('button', { name: 'Sign in' }).click();
       const alert = popup.getByRole('alert');
       await alert.filter({ hasText: 'That password is not right' }).waitFor({ timeout: 10_000 });
@@ -168,15 +170,23 @@ describe('the dialog signs in an account with a password', { skip }, () => {
     }
   });
 
-  test('an unknown address is told that sign-up comes next', async () => {
+  test('an unknown address is offered a new account; a short password is refused before any call', async () => {
     const { page, popup } = await openDialog();
     try {
       await enterEmail(popup, 'nobody@example.com');
       await popup
-        .getByRole('alert')
-        .filter({ hasText: 'no Persona account yet' })
+        .getByRole('status')
+        .filter({ hasText: 'Create a Persona account for nobody@example.com' })
         .waitFor({ timeout: 10_000 });
-      assert.equal(await popup.getByLabel('Password').isVisible(), false);
+      assert.equal(await popup.getByLabel('Password', { exact: true }).isVisible(), false);
+      await popup.getByLabel('Choose a password').fill('short');
+      await popup.getByLabel('Type it again').fill('short');
+      await popup.getByRole('button', { name: 'Create account' }).click();
+      await popup
+        .getByRole('alert')
+        .filter({ hasText: 'at least 8 characters' })
+        .waitFor({ timeout: 10_000 });
+      assert.equal(smtp.messages.filter((m) => JSON.stringify(m.to).includes('nobody@')).length, 0);
       await popup.close();
     } finally {
       await page.close();

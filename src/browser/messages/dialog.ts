@@ -37,7 +37,8 @@ export const dialogEn = {
   setPassword: 'Set password',
 
   sendingMail: 'Sending the email…',
-  checkMail: 'We sent an email to {email}. Open the link in it to continue; this window will carry on by itself.',
+  checkMail:
+    'We sent an email to {email}. Open the link in it to continue; this window will carry on by itself.',
   checkMailReset:
     'We sent an email to {email}. Open the link in it to choose a new password; this window will carry on by itself.',
   checkMailAdd:
@@ -56,7 +57,8 @@ export const dialogEn = {
   pickHeading: 'Choose an address for {site}',
   signOut: 'Sign out of Persona',
   signingIn: 'Signing you in…',
-  offline: 'The email provider for {domain} is not answering right now, so {email} cannot sign in. Try again later.',
+  offline:
+    'The email provider for {domain} is not answering right now, so {email} cannot sign in. Try again later.',
   notSupported: '{email} cannot sign in with Persona.',
 
   primaryChecking: 'Asking {domain} about {email}…',
@@ -65,6 +67,10 @@ export const dialogEn = {
   primaryFailed: '{domain} could not give you a certificate for {email}: {reason}',
   primaryCanceled: 'Signing in with {domain} was canceled.',
   primaryUnreachable: '{domain} did not answer in time. Try again later.',
+  primaryBadCertificate:
+    '{domain} sent a certificate that is not for {email} and this window’s key, so it was not used.',
+  primaryBadAddresses: '{domain} gave no usable address for its sign-in pages, so {email} cannot sign in.',
+  primaryRefused: 'Persona could not accept the certificate {domain} gave for {email}: {reason}',
 
   busy: 'Persona is busy right now. Try again in a moment.',
   tooMany: 'Too many attempts. Wait a minute and try again.',

@@ -1,0 +1,133 @@
+/**
+ * `npm run screenshots`: the pictures in docs/screenshots/, taken from the real stack in Debian's Chromium.
+ * The stack runs with the example site, an SMTP sink catches the sign-up mail, and an account is made with
+ * signUp (test/helpers/flows.ts). Then, as a person would: the example site → "Sign in with your email" →
+ * the dialog's email screen → its password screen → the site signed in → Persona's account page.
+ *
+ * Elements are found by their label and role (the dialog's markup may change; its words stay). The account
+ * page is taken only if it shows the address within 5 s of loading; otherwise it is skipped with a note.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../test/browser/chromium.ts';
+import { PASSWORD, signUp } from '../test/helpers/flows.ts';
+import { startSmtpSink, type SmtpSink } from '../test/helpers/smtp.ts';
+import { startStack, type Stack } from '../test/helpers/stack.ts';
+
+const EMAIL = 'alice@example.com';
+const VIEWPORT = { width: 800, height: 600 };
+const STEP_TIMEOUT_MS = 15_000;
+const ACCOUNT_TIMEOUT_MS = 5_000;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'docs', 'screenshots');
+
+/** What an interruption must undo: the tiers and Chromium are processes of their own. */
+const onInterrupt = new Set<() => Promise<unknown>>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    void Promise.allSettled([...onInterrupt].map((undo) => undo())).finally(() => process.exit(130));
+  });
+
+const started = performance.now();
+const log = (text: string): void => {
+  console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${text}`);
+};
+
+async function shoot(page: Page, name: string): Promise<void> {
+  const path = join(outDir, name);
+  await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+  log(`wrote ${relative(root, path)}`);
+}
+
+async function main(): Promise<void> {
+  if (!(await CHROMIUM.present())) {
+    throw new Error(`${CHROMIUM.name} is not available here; install it with: ${CHROMIUM.install}`);
+  }
+  mkdirSync(outDir, { recursive: true });
+
+  let smtp: SmtpSink | undefined;
+  let stack: Stack | undefined;
+  let browser: LaunchedBrowser | undefined;
+  try {
+    smtp = await startSmtpSink();
+    const sink = smtp;
+    onInterrupt.add(() => sink.close());
+    stack = await startStack({
+      examples: true,
+      env: { PERSONA_SMTP_URL: smtp.url, PERSONA_LOG_LEVEL: 'error' },
+    });
+    const running = stack;
+    onInterrupt.add(() => running.stop());
+    const site = stack.exampleSite;
+    if (site === undefined) throw new Error('the stack runs no example site');
+    log(`stack up: Persona ${stack.base}, example site ${site}`);
+    await signUp(stack.base, smtp, EMAIL);
+    log(`account made for ${EMAIL}`);
+
+    browser = await launchChromium();
+    const launched = browser;
+    onInterrupt.add(() => launched.close());
+    const page = await browser.context.newPage();
+    await page.setViewportSize(VIEWPORT);
+    await page.goto(site);
+    const siteName = (await page.locator('main').getAttribute('data-site-name')) ?? 'Persona example site';
+
+    // The dialog: its email screen once it shows whom the person signs in to.
+    const popupOpened = page.waitForEvent('popup', { timeout: STEP_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Sign in with your email' }).click();
+    const popup = await popupOpened;
+    await popup.setViewportSize(VIEWPORT);
+    const email = popup.getByLabel('Email address', { exact: true });
+    await email.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await popup.getByText(siteName).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await shoot(popup, 'dialog-email.png');
+
+    await email.fill(EMAIL);
+    await popup.getByRole('button', { name: 'Next', exact: true }).click();
+    const password = popup.getByLabel('Password', { exact: true });
+    await password.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await shoot(popup, 'dialog-password.png');
+
+    await password.fill(PASSWORD);
+    const closed = popup.waitForEvent('close', { timeout: STEP_TIMEOUT_MS });
+    await popup.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await closed;
+    await page
+      .locator('#who', { hasText: `Signed in as ${EMAIL}` })
+      .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await shoot(page, 'example-site-signed-in.png');
+
+    // Persona's account page, signed in by the dialog's session — if it shows the address yet.
+    const account = await browser.context.newPage();
+    await account.setViewportSize(VIEWPORT);
+    await account.goto(`${stack.base}/`);
+    try {
+      await account.getByText(EMAIL).first().waitFor({ state: 'visible', timeout: ACCOUNT_TIMEOUT_MS });
+      await shoot(account, 'account.png');
+    } catch {
+      const kept = existsSync(join(outDir, 'account.png'))
+        ? ' (the existing account.png is left as it was)'
+        : '';
+      log(
+        `NOTE: skipped account.png: ${stack.base}/ did not show ${EMAIL} within ${ACCOUNT_TIMEOUT_MS / 1000} s${kept}`,
+      );
+    }
+  } finally {
+    await browser?.close();
+    await stack?.stop();
+    await smtp?.close();
+  }
+}
+
+try {
+  await main();
+  log('done');
+  process.exit(0);
+} catch (err) {
+  console.error(err);
+  process.exit(1);
+}
