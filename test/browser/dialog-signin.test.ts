@@ -5,98 +5,38 @@
  * types the address and the password in the popup, and the site shows who signed in.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { request } from 'undici';
 import { missing } from '../helpers/components.ts';
 import { PASSWORD, signUp, verifyWithMozilla } from '../helpers/flows.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
-import { freePort, startStack, type Stack } from '../helpers/stack.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { startTestRp, type TestRp } from './test-rp.ts';
+import { BLOCK_THIRD_PARTY_COOKIES, CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
 
 const EMAIL = 'alice@example.com';
 
-/** The relying party: watch() at once, request() on a click, the verdict of its server in #result. */
-const rpPage = (persona: string): string => `<!doctype html>
-<html><head><meta charset="utf-8"><title>Relying party</title>
-<script src="${persona}/include.js"></script>
-</head><body>
-<button id="signin">Sign in</button>
-<p id="result"></p>
-<script>
-  const result = document.getElementById('result');
-  navigator.id.watch({
-    loggedInUser: null,
-    onlogin: async (assertion) => {
-      const res = await fetch('/login', { method: 'POST', body: assertion });
-      const verdict = await res.json();
-      result.dataset.status = verdict.status;
-      result.textContent = verdict.status === 'okay' ? verdict.email : verdict.reason;
-    },
-    onlogout: () => {},
-  });
-  document.getElementById('signin').addEventListener('click', () =>
-    navigator.id.request({ siteName: 'Example RP' }));
-</script>
-</body></html>`;
-
 describe('the dialog signs in an account with a password', { skip }, () => {
   let smtp: SmtpSink;
   let stack: Stack;
-  let rp: Server;
-  let rpOrigin: string;
+  let rp: TestRp;
   let browser: LaunchedBrowser;
-  /** What the RP's server received, and what it heard back from /verify. */
-  const assertions: string[] = [];
-  const verdicts: Record<string, unknown>[] = [];
 
   before(async () => {
     smtp = await startSmtpSink();
     stack = await startStack({ env: { PERSONA_SMTP_URL: smtp.url } });
     await signUp(stack.base, smtp, EMAIL);
 
-    const port = await freePort();
-    // localhost vs the stack's 127.0.0.1: the RP is another site.
-    rpOrigin = `http://localhost:${port}`;
-    rp = createServer((req, res) => {
-      if (req.method === 'POST' && req.url === '/login') {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-          assertions.push(Buffer.concat(chunks).toString('utf8'));
-          // As a real site does: its server asks the verifier, naming its own origin as the audience.
-          request(`${stack.base}/verify`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({
-              assertion: Buffer.concat(chunks).toString('utf8'),
-              audience: rpOrigin,
-            }).toString(),
-          })
-            .then(async (answer) => {
-              const verdict = (await answer.body.json()) as Record<string, unknown>;
-              verdicts.push(verdict);
-              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(verdict));
-            })
-            .catch((err: unknown) => {
-              res.writeHead(500).end(String(err));
-            });
-        });
-        return;
-      }
-      const body = rpPage(stack.base);
-      res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(body);
-    });
-    await new Promise<void>((resolve) => rp.listen(port, '127.0.0.1', resolve));
-    browser = await launchChromium();
+    rp = await startTestRp(stack.base);
+    // As a browser that refuses third-party cookies: the popup flow needs none (our cookie is first-party).
+    browser = await launchChromium([BLOCK_THIRD_PARTY_COOKIES]);
   });
 
   after(async () => {
     await browser?.close();
-    await new Promise((resolve) => (rp ? rp.close(resolve) : resolve(undefined)));
+    await rp?.close();
     await stack?.stop();
     await smtp?.close();
   });
@@ -105,7 +45,7 @@ describe('the dialog signs in an account with a password', { skip }, () => {
     // Signed out of Persona each time: otherwise the dialog offers the address signed in before.
     await browser.context.clearCookies();
     const page = await browser.context.newPage();
-    await page.goto(`${rpOrigin}/`);
+    await page.goto(`${rp.origin}/`);
     const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#signin')]);
     await popup.waitForSelector('#email', { state: 'visible', timeout: 10_000 });
     return { page, popup };
@@ -136,18 +76,18 @@ describe('the dialog signs in an account with a password', { skip }, () => {
         (await page.textContent('#result')) ?? '',
       );
       assert.equal(await page.textContent('#result'), EMAIL);
-      const verdict = verdicts.at(-1);
+      const verdict = rp.verdicts.at(-1);
       assert.equal(verdict?.email, EMAIL);
-      assert.equal(verdict?.audience, rpOrigin);
+      assert.equal(verdict?.audience, rp.origin);
       assert.equal(verdict?.issuer, new URL(stack.base).hostname);
       // Mozilla's own verifier accepts the browser's RS256 key, certificate and assertion too.
-      const backed = assertions.at(-1) ?? '';
+      const backed = rp.assertions.at(-1) ?? '';
       assert.equal(backed.split('~').length, 2);
       const header = JSON.parse(
         Buffer.from(backed.split('~')[1]?.split('.')[0] ?? '', 'base64url').toString(),
       );
       assert.deepEqual(header, { alg: 'RS256' });
-      const mozilla = await verifyWithMozilla(stack.base, backed, new URL(stack.base).hostname, rpOrigin);
+      const mozilla = await verifyWithMozilla(stack.base, backed, new URL(stack.base).hostname, rp.origin);
       assert.equal(mozilla.email, EMAIL);
     } finally {
       await page.close();

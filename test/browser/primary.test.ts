@@ -6,12 +6,11 @@
  * backed by the IdP's certificate, which the stack's /verify accepts with issuer example.domain.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { request } from 'undici';
 import { missing } from '../helpers/components.ts';
-import { freePort, startStack, type Stack } from '../helpers/stack.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { startTestRp, type TestRp } from './test-rp.ts';
 import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
@@ -19,84 +18,23 @@ const skip = await missing(CHROMIUM);
 const DOMAIN = 'example.domain';
 const ALICE = `alice@${DOMAIN}`;
 
-/** The relying party: watch() at once, request() on a click, the verdict of its server in #result. */
-const rpPage = (persona: string): string => `<!doctype html>
-<html><head><meta charset="utf-8"><title>Relying party</title>
-<script src="${persona}/include.js"></script>
-</head><body>
-<button id="signin">Sign in</button>
-<p id="result"></p>
-<p id="canceled"></p>
-<script>
-  const result = document.getElementById('result');
-  navigator.id.watch({
-    loggedInUser: null,
-    onlogin: async (assertion) => {
-      const res = await fetch('/login', { method: 'POST', body: assertion });
-      const verdict = await res.json();
-      result.dataset.status = verdict.status;
-      result.dataset.issuer = verdict.issuer || '';
-      result.textContent = verdict.status === 'okay' ? verdict.email : verdict.reason;
-    },
-    onlogout: () => {},
-  });
-  document.getElementById('signin').addEventListener('click', () =>
-    navigator.id.request({
-      siteName: 'Example RP',
-      oncancel: () => { document.getElementById('canceled').textContent = 'canceled'; },
-    }));
-</script>
-</body></html>`;
-
 describe('the dialog signs in through a primary IdP', { skip }, () => {
   let stack: Stack;
   let idp: string;
-  let rp: Server;
-  let rpOrigin: string;
+  let rp: TestRp;
   let browser: LaunchedBrowser;
-  const assertions: string[] = [];
 
   before(async () => {
     stack = await startStack({ examples: true });
     idp = stack.examplePrimary ?? '';
     assert.notEqual(idp, '');
-    const port = await freePort();
-    // localhost vs the stack's 127.0.0.1: the RP is another site.
-    rpOrigin = `http://localhost:${port}`;
-    rp = createServer((req, res) => {
-      if (req.method === 'POST' && req.url === '/login') {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-          const assertion = Buffer.concat(chunks).toString('utf8');
-          assertions.push(assertion);
-          // As a real site does: its server asks the verifier, naming its own origin as the audience.
-          request(`${stack.base}/verify`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ assertion, audience: rpOrigin }).toString(),
-          })
-            .then(async (answer) => {
-              const verdict = await answer.body.text();
-              res.writeHead(200, { 'content-type': 'application/json' }).end(verdict);
-            })
-            .catch((err: unknown) => {
-              res.writeHead(500).end(String(err));
-            });
-        });
-        return;
-      }
-      res
-        .writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' })
-        .end(rpPage(stack.base));
-    });
-    await new Promise<void>((resolve) => rp.listen(port, '127.0.0.1', resolve));
+    rp = await startTestRp(stack.base);
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await new Promise((resolve) => (rp ? rp.close(resolve) : resolve(undefined)));
+    await rp?.close();
     await stack?.stop();
   });
 
@@ -111,7 +49,7 @@ describe('the dialog signs in through a primary IdP', { skip }, () => {
 
   async function openDialog(): Promise<{ page: Page; popup: Page; seen: string[] }> {
     const page = await browser.context.newPage();
-    await page.goto(`${rpOrigin}/`);
+    await page.goto(`${rp.origin}/`);
     const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#signin')]);
     const seen = visits(popup);
     await popup.waitForSelector('#screen-email:not([hidden]), #screen-pick:not([hidden])', {
@@ -188,7 +126,7 @@ describe('the dialog signs in through a primary IdP', { skip }, () => {
       );
       await expectSignedIn(page, ALICE);
       // The IdP's certificate, not Persona's, backs the assertion.
-      const cert = (assertions.at(-1) ?? '').split('~')[0] ?? '';
+      const cert = (rp.assertions.at(-1) ?? '').split('~')[0] ?? '';
       const payload = JSON.parse(Buffer.from(cert.split('.')[1] ?? '', 'base64url').toString());
       assert.equal(payload.iss, DOMAIN);
       assert.deepEqual(payload.principal, { email: ALICE });
