@@ -248,7 +248,7 @@ async function waitFor(op: string, text: string): Promise<string> {
 /** A stage_* call: its refusals become messages; true when the mail went out. */
 async function stage(op: string, body: Record<string, unknown>): Promise<boolean> {
   try {
-    const answer = await postJson(op, await getContext(), { ...body, site: audience });
+    const answer = await postJson(op, await getContext(), { ...body, ...branding, site: audience });
     if (answer.success === true) return true;
     const reason = typeof answer.reason === 'string' ? answer.reason : op;
     complain(reason === 'No such email address.' ? t('resetNoSuchEmail', { email: current }) : reason);
@@ -549,8 +549,72 @@ async function signOutOfPersona(): Promise<void> {
   showEmail('');
 }
 
+const COLOR = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i;
+const httpUrl = (text: string | undefined, https = false): URL | undefined => {
+  try {
+    const url = new URL(text ?? '');
+    return url.protocol === 'https:' || (!https && url.protocol === 'http:') ? url : undefined;
+  } catch {
+    return undefined;
+  }
+};
+/** The site's colour and logo, as the wsapi takes them: they also brand the mails. */
+let branding: { backgroundColor?: string; siteLogo?: string } = {};
+
+/** The site's logo, colour and terms, as it asked; anything malformed is left out, not an error. */
+function showSite(options: RequestOptions): void {
+  const logo = httpUrl(options.siteLogo, true);
+  const color =
+    options.backgroundColor !== undefined && COLOR.test(options.backgroundColor)
+      ? options.backgroundColor.replace(/^#?/, '#')
+      : undefined;
+  branding = {
+    ...(color === undefined ? {} : { backgroundColor: color }),
+    ...(logo === undefined ? {} : { siteLogo: logo.href }),
+  };
+  const image = byId('site-logo');
+  if (logo !== undefined && image instanceof HTMLImageElement) {
+    image.src = logo.href;
+    image.alt = t('siteLogoAlt', { site: siteName });
+    image.hidden = false;
+  }
+  const header = byId('site');
+  if (color !== undefined && header) {
+    const hex = color.length === 4 ? color.replace(/\w/g, (c) => c + c) : color;
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    header.style.background = color;
+    // Dark text on light colours, light text on dark ones.
+    header.style.color = 0.299 * (r ?? 0) + 0.587 * (g ?? 0) + 0.114 * (b ?? 0) > 150 ? '#222' : '#fff';
+  }
+  const terms = httpUrl(options.termsOfService);
+  const privacy = httpUrl(options.privacyPolicy);
+  const box = byId('terms');
+  if (terms === undefined || privacy === undefined || !box) return;
+  const link = (url: URL, text: string): HTMLAnchorElement => {
+    const a = document.createElement('a');
+    a.href = url.href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = text;
+    return a;
+  };
+  const links: Record<string, Node> = {
+    terms: link(terms, t('termsLink')),
+    privacy: link(privacy, t('privacyLink')),
+    site: document.createTextNode(siteName),
+  };
+  // The sentence is one message; its {placeholders} become the links.
+  box.replaceChildren(
+    ...t('terms')
+      .split(/(\{\w+\})/)
+      .map((part) => links[part.slice(1, -1)] ?? document.createTextNode(part)),
+  );
+  box.hidden = false;
+}
+
 async function begin(options: RequestOptions): Promise<void> {
   siteName = options.siteName ?? audience;
+  showSite(options);
   if (options.email !== undefined) field('email').value = options.email;
   say(t('signInTo', { site: siteName }));
   const ctx = await freshContext();

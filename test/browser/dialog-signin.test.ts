@@ -132,4 +132,63 @@ describe('the dialog signs in an account with a password', { skip }, () => {
       await page.close();
     }
   });
+
+  test("the site's logo, colour and terms are shown; malformed ones are left out", async () => {
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    // Port 1 on loopback: the logo's URL is well formed, and loading it goes nowhere.
+    const options = {
+      siteLogo: 'https://127.0.0.1:1/logo.png',
+      backgroundColor: '123456',
+      termsOfService: 'https://127.0.0.1:1/tos',
+      privacyPolicy: 'https://127.0.0.1:1/privacy',
+    };
+    await page.goto(`${rp.origin}/#${encodeURIComponent(JSON.stringify(options))}`);
+    const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#signin')]);
+    try {
+      await popup.locator('#terms:not([hidden])').waitFor({ timeout: 10_000 });
+      assert.equal(await popup.getAttribute('#site-logo', 'src'), options.siteLogo);
+      assert.equal(await popup.getAttribute('#site-logo', 'alt'), 'Logo of Example RP');
+      assert.equal(
+        await popup.textContent('#terms'),
+        'By continuing you accept the terms of service and the privacy policy of Example RP.',
+      );
+      assert.equal(
+        await popup.getByRole('link', { name: 'terms of service' }).getAttribute('href'),
+        options.termsOfService,
+      );
+      assert.equal(
+        await popup.getByRole('link', { name: 'privacy policy' }).getAttribute('href'),
+        options.privacyPolicy,
+      );
+      assert.equal(
+        await popup.evaluate('getComputedStyle(document.getElementById("site")).backgroundColor'),
+        'rgb(18, 52, 86)',
+      );
+      await popup.close();
+
+      // An http logo, a colour that is not one, and a javascript: privacy policy: none of them shown.
+      const bad = {
+        siteLogo: 'http://127.0.0.1:1/logo.png',
+        backgroundColor: 'red;x',
+        termsOfService: options.termsOfService,
+        privacyPolicy: 'javascript:alert(1)',
+      };
+      // A new page: only the fragment differs, which a goto would not reload.
+      const other = await browser.context.newPage();
+      await other.goto(`${rp.origin}/#${encodeURIComponent(JSON.stringify(bad))}`);
+      const [again] = await Promise.all([browser.context.waitForEvent('page'), other.click('#signin')]);
+      await again.getByLabel('Email address').waitFor({ timeout: 10_000 });
+      assert.equal(await again.isVisible('#site-logo'), false);
+      assert.equal(await again.isVisible('#terms'), false);
+      assert.equal(
+        await again.evaluate('getComputedStyle(document.getElementById("site")).backgroundColor'),
+        'rgba(0, 0, 0, 0)',
+      );
+      await again.close();
+      await other.close();
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@
  * 127.0.0.1): its page loads include.js, calls watch() at once and request() on a click of #signin; its
  * server sends every assertion to the stack's /verify naming its own origin as the audience, as a real
  * site does. The page shows the verdict in #result (data-status, data-issuer) and a cancel in #canceled.
+ * More options for request() may be given as JSON in the page's fragment.
  */
 import { createServer } from 'node:http';
 import { request } from 'undici';
@@ -36,11 +37,13 @@ const page = (persona: string): string => `<!doctype html>
     },
     onlogout: () => {},
   });
+  // More request() options may come in the fragment, as JSON.
+  const extra = location.hash ? JSON.parse(decodeURIComponent(location.hash.slice(1))) : {};
   document.getElementById('signin').addEventListener('click', () =>
-    navigator.id.request({
+    navigator.id.request(Object.assign({
       siteName: 'Example RP',
       oncancel: () => { document.getElementById('canceled').textContent = 'canceled'; },
-    }));
+    }, extra)));
 </script>
 </body></html>`;
 

@@ -9,6 +9,10 @@ export const dialogEn = {
   notOpenedBySite: 'This window signs you in to a site. Open it from the site’s “Sign in” button.',
   signInTo: 'Sign in to {site}',
   cancel: 'Cancel',
+  siteLogoAlt: 'Logo of {site}',
+  terms: 'By continuing you accept the {terms} and the {privacy} of {site}.',
+  termsLink: 'terms of service',
+  privacyLink: 'privacy policy',
 
   emailLabel: 'Email address',
   next: 'Next',

@@ -109,7 +109,9 @@ const STYLE =
   `.hint{color:#555;font-size:.9em;margin:.2rem 0}button.link{background:none;border:0;color:#0b57d0;` +
   `text-decoration:underline;cursor:pointer;padding:.4rem .2rem}:focus-visible{outline:3px solid #0b57d0;` +
   `outline-offset:2px}#error{color:#b00020}#error:empty{display:none}form,section{margin-bottom:1rem}` +
-  `form>button{margin-top:.8rem}table{border-collapse:collapse}td,th{padding:.3rem .6rem;text-align:left}`;
+  `form>button{margin-top:.8rem}table{border-collapse:collapse}td,th{padding:.3rem .6rem;text-align:left}` +
+  `#site{display:flex;align-items:center;gap:1rem;padding:.4rem .8rem;margin:-.4rem -.8rem 0;color:inherit}` +
+  `#site-logo{max-height:3rem;max-width:8rem}`;
 
 interface Asset {
   readonly body: string;
@@ -197,7 +199,8 @@ const PAGES = {
     render: (locale) => ({ title: dialogT(locale)('title'), main: dialogMarkup(dialogT(locale)) }),
     // A popup, never framed (X-Frame-Options DENY from the shared app too). It frames a primary IdP's
     // provisioning page, which may be on any origin.
-    csp: ["frame-ancestors 'none'", 'frame-src https: http:'],
+    // It shows the site's logo (https only, as the wsapi takes siteLogo).
+    csp: ["frame-ancestors 'none'", 'frame-src https: http:', 'img-src https:'],
     testHook: true,
   },
   iframe: {

@@ -8,7 +8,7 @@ import type { DialogMessages } from '../../../browser/messages/dialog.ts';
 export function dialogMarkup(t: Translate<DialogMessages>): string {
   const shared = `<p class="check"><input id="{id}" type="checkbox"> <label for="{id}">${t('sharedComputer')}</label></p>`;
   return `<main>
-<h1>${t('heading')}</h1>
+<header id="site"><img id="site-logo" alt="" hidden><h1>${t('heading')}</h1></header>
 <p id="status" role="status" aria-live="polite">${t('waiting')}</p>
 <p id="error" role="alert"></p>
 <form id="screen-email" class="screen" hidden novalidate>
@@ -51,6 +51,7 @@ ${shared.replaceAll('{id}', 'new-shared')}
 </form>
 <p class="actions"><button id="use-another" type="button" class="link" hidden>${t('useAnother')}</button>
 <button id="cancel" type="button">${t('cancel')}</button></p>
+<p id="terms" class="hint" hidden></p>
 <div id="provisioning" hidden></div>
 </main>`;
 }
