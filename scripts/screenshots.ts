@@ -86,6 +86,15 @@ async function main(): Promise<void> {
     await popup.getByText(siteName).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await shoot(popup, 'dialog-email.png');
 
+    // An address Persona does not know: the new-account screen; then back to the address.
+    await email.fill('newcomer@example.com');
+    await popup.getByRole('button', { name: 'Next', exact: true }).click();
+    await popup
+      .getByLabel('Choose a password', { exact: true })
+      .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await shoot(popup, 'dialog-new-account.png');
+    await popup.getByRole('button', { name: 'Use another address', exact: true }).click();
+
     await email.fill(EMAIL);
     await popup.getByRole('button', { name: 'Next', exact: true }).click();
     const password = popup.getByLabel('Password', { exact: true });
@@ -100,6 +109,17 @@ async function main(): Promise<void> {
       .locator('#who', { hasText: `Signed in as ${EMAIL}` })
       .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await shoot(page, 'example-site-signed-in.png');
+
+    // Signed out of the site, signed in to Persona: the next sign-in offers the address.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.locator('#who', { hasText: 'Not signed in.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    const pickOpened = page.waitForEvent('popup', { timeout: STEP_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Sign in with your email' }).click();
+    const pick = await pickOpened;
+    await pick.setViewportSize(VIEWPORT);
+    await pick.getByRole('radio', { name: EMAIL }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await shoot(pick, 'dialog-pick.png');
+    await pick.close();
 
     // Persona's account page, signed in by the dialog's session — if it shows the address yet.
     const account = await browser.context.newPage();

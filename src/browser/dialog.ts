@@ -497,7 +497,7 @@ async function showPick(): Promise<void> {
     showEmail(request?.email);
     return;
   }
-  if (legend) legend.textContent = t('pickHeading', { site: siteName });
+  if (legend) legend.textContent = t('pickHeading');
   const preferred = (request?.email ?? lastUsedOn(audience) ?? '').toLowerCase();
   list.replaceChildren(
     ...emails.map((email, index) => {

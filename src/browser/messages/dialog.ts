@@ -58,7 +58,7 @@ export const dialogEn = {
   addEmail: 'Add address',
   addNeedsPassword: 'Your account has no password yet: choose one for {email}.',
 
-  pickHeading: 'Choose an address for {site}',
+  pickHeading: 'Choose the address to use',
   signOut: 'Sign out of Persona',
   signingIn: 'Signing you in…',
   offline:
