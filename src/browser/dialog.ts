@@ -156,16 +156,19 @@ function setBusy(value: boolean): void {
 }
 
 /** Runs one step of the journey: one at a time, errors announced. */
+/** The latest step: a step left waiting (see waitFor) neither reports nor frees the buttons when it ends. */
+let latest = 0;
 function act(step: () => Promise<void>): void {
   if (busy) return;
   complain('');
   setBusy(true);
+  const mine = (latest += 1);
   step()
     .catch((err: unknown) => {
-      complain(messageFor(err));
+      if (mine === latest) complain(messageFor(err));
     })
     .finally(() => {
-      setBusy(false);
+      if (mine === latest) setBusy(false);
     });
 }
 
@@ -230,6 +233,8 @@ function showNewPassword(purpose: typeof choosing, text: string, button: string)
 async function waitFor(op: string, text: string): Promise<string> {
   say(text);
   show('wait');
+  // Waiting may take minutes: "Use another address" stays usable (it changes the screen, ending this).
+  setBusy(false);
   const mine = generation;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -241,7 +246,10 @@ async function waitFor(op: string, text: string): Promise<string> {
       continue; // a blip while waiting: ask again next time
     }
     if (generation !== mine) return 'abandoned';
-    if (answer.status !== 'pending') return String(answer.status);
+    if (answer.status !== 'pending') {
+      setBusy(true);
+      return String(answer.status);
+    }
   }
 }
 

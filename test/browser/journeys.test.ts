@@ -122,6 +122,8 @@ describe('journeys through the dialog, the mail and the example site', { skip },
       .getByRole('status')
       .filter({ hasText: `We sent an email to ${ANN}` })
       .waitFor(WAIT);
+    // Waiting does not lock the window: another address can still be chosen.
+    assert.equal(await popup.getByRole('button', { name: 'Use another address' }).isEnabled(), true);
 
     // The mail's link, opened in the same browser: the dialog sees the account complete and carries on.
     const landing = await home.newPage();
