@@ -1,7 +1,7 @@
 // Bundles the browser code (src/browser) into dist-browser/, minified, and prints the sizes.
 // The webhead serves these files when it cannot build them itself (no esbuild, e.g. `npm ci --omit=dev`);
 // with esbuild present it bundles src/browser in memory at start instead (src/tiers/webhead/static.ts).
-// Keep ENTRIES and the options in step with BUNDLE_ENTRIES / bundleOptions there.
+// ENTRIES must equal BUNDLE_ENTRIES there (test/browser/static.test.ts checks); keep the options in step.
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

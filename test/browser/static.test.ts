@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import { createTierApp, type TierApp } from '../../src/http/app.ts';
 import type { Runtime } from '../../src/tiers/webhead/runtime.ts';
 import {
+  BUNDLE_ENTRIES,
   INCLUDE_CACHE_CONTROL,
   PAGE_CACHE_CONTROL,
   loadBundles,
@@ -48,6 +50,15 @@ describe('webhead browser routes', () => {
       else assert.ok(gzip < 12 * 1024, `${name} is ${gzip} B gzip`);
       assert.ok(!code.includes('\n  '), `${name} is minified`);
     }
+  });
+
+  test('scripts/build-browser.mjs builds exactly the bundles the webhead serves', () => {
+    const script = readFileSync(new URL('../../scripts/build-browser.mjs', import.meta.url), 'utf8');
+    const listed = /const ENTRIES = \[([^\]]*)\]/.exec(script)?.[1] ?? '';
+    assert.deepEqual(
+      [...listed.matchAll(/'(\w+)'/g)].map((m) => m[1]),
+      [...BUNDLE_ENTRIES],
+    );
   });
 
   test('/include.js is JavaScript carrying our origin, cached for an hour, revalidated by ETag', async () => {
