@@ -21,6 +21,7 @@ import {
   readFromProvisioning,
   type ToProvisioning,
 } from './provisioning-protocol.ts';
+import { parseHttpUrl } from './protocol.ts';
 import { postJson, type SessionContext } from './wsapi.ts';
 
 /** What address_info says about a primary address. */
@@ -81,15 +82,6 @@ type Provisioned =
   | { kind: 'unreachable' }
   | { kind: 'misfit' }
   | { kind: 'error'; error: unknown };
-
-const httpUrl = (text: string): URL | undefined => {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 /** Runs the IdP's provisioning page hidden and answers its calls (provisioning_api.js). */
 function provision(
@@ -261,8 +253,8 @@ function offerAuthentication(address: PrimaryAddress, auth: URL, ctx: PrimaryCon
 export async function signInWithPrimary(address: PrimaryAddress, ctx: PrimaryContext): Promise<void> {
   const { ui } = ctx;
   const vars = { domain: address.issuer, email: address.email };
-  const prov = httpUrl(address.prov);
-  const auth = httpUrl(address.auth);
+  const prov = parseHttpUrl(address.prov);
+  const auth = parseHttpUrl(address.auth);
   ui.complain('');
   if (prov === undefined || auth === undefined) {
     ui.complain(ui.t('primaryBadAddresses', vars));

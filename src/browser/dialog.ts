@@ -34,9 +34,11 @@ import {
   storedKey,
 } from './key-store.ts';
 import { dialogMessages } from './messages/dialog.ts';
+import { AUTH_CANCEL_PATH, AUTH_RETURN_PATH } from './provisioning-protocol.ts';
 import {
   envelope,
   originFromFragment,
+  parseHttpUrl,
   parseOrigin,
   readMessage,
   type FromDialog,
@@ -77,8 +79,10 @@ function takeSavedReturn(): SavedReturn | undefined {
   }
 }
 
-const returnKind = /^\?AUTH_RETURN(_CANCEL)?$/.exec(window.location.search);
-const returned = returnKind === null ? undefined : takeSavedReturn();
+/** Back from a primary IdP's authentication page (authentication_api.js sends the window to one of these). */
+const here = `${window.location.pathname}${window.location.search}`;
+const returnKind = here === AUTH_RETURN_PATH ? 'done' : here === AUTH_CANCEL_PATH ? 'canceled' : undefined;
+const returned = returnKind === undefined ? undefined : takeSavedReturn();
 const site = returned?.site ?? originFromFragment(window.location.hash);
 const opener = window.opener as Window | null;
 let request: RequestOptions | undefined;
@@ -290,7 +294,7 @@ async function certifyAndFinish(email: string): Promise<void> {
       }
       throw err;
     }
-    kept = { email, privateKey: key.privateKey, publicKeyJson: key.publicKeyJson, certificate };
+    kept = { email, privateKey: key.privateKey, certificate };
     if (!ephemeral) await keepKey(kept);
   }
   const assertion = await signAssertion(kept.privateKey, audience, ctx.serverNow() + ASSERTION_LIFETIME_MS);
@@ -558,20 +562,12 @@ async function signOutOfPersona(): Promise<void> {
 }
 
 const COLOR = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i;
-const httpUrl = (text: string | undefined, https = false): URL | undefined => {
-  try {
-    const url = new URL(text ?? '');
-    return url.protocol === 'https:' || (!https && url.protocol === 'http:') ? url : undefined;
-  } catch {
-    return undefined;
-  }
-};
-/** The site's colour and logo, as the wsapi takes them: they also brand the mails. */
+/** The site's colour and logo, as the wsapi takes them; every stage_* call passes them on. */
 let branding: { backgroundColor?: string; siteLogo?: string } = {};
 
 /** The site's logo, colour and terms, as it asked; anything malformed is left out, not an error. */
 function showSite(options: RequestOptions): void {
-  const logo = httpUrl(options.siteLogo, true);
+  const logo = parseHttpUrl(options.siteLogo, true);
   const color =
     options.backgroundColor !== undefined && COLOR.test(options.backgroundColor)
       ? options.backgroundColor.replace(/^#?/, '#')
@@ -594,8 +590,8 @@ function showSite(options: RequestOptions): void {
     // Dark text on light colours, light text on dark ones.
     header.style.color = 0.299 * (r ?? 0) + 0.587 * (g ?? 0) + 0.114 * (b ?? 0) > 150 ? '#222' : '#fff';
   }
-  const terms = httpUrl(options.termsOfService);
-  const privacy = httpUrl(options.privacyPolicy);
+  const terms = parseHttpUrl(options.termsOfService);
+  const privacy = parseHttpUrl(options.privacyPolicy);
   const box = byId('terms');
   if (terms === undefined || privacy === undefined || !box) return;
   const link = (url: URL, text: string): HTMLAnchorElement => {
@@ -626,9 +622,9 @@ async function begin(options: RequestOptions): Promise<void> {
   if (options.email !== undefined) field('email').value = options.email;
   say(t('signInTo', { site: siteName }));
   const ctx = await freshContext();
-  if (returnKind !== null && returned !== undefined) {
+  if (returned !== undefined) {
     ephemeral = returned.ephemeral;
-    if (returnKind[1] === undefined) {
+    if (returnKind === 'done') {
       // Back from the IdP's authentication page: provision again, now signed in there.
       current = returned.email;
       const info = await getJson('address_info', { email: returned.email });

@@ -11,7 +11,6 @@
 export interface StoredKey {
   readonly email: string;
   readonly privateKey: CryptoKey;
-  readonly publicKeyJson: string;
   readonly certificate: string;
 }
 
@@ -63,7 +62,6 @@ const isStoredKey = (value: unknown): value is StoredKey => {
   return (
     typeof record.email === 'string' &&
     record.privateKey instanceof CryptoKey &&
-    typeof record.publicKeyJson === 'string' &&
     typeof record.certificate === 'string'
   );
 };
@@ -75,10 +73,6 @@ export async function storedKey(email: string): Promise<StoredKey | undefined> {
 
 export async function keepKey(key: StoredKey): Promise<void> {
   await inStore('readwrite', (store) => store.put({ ...key, email: key.email.toLowerCase() }));
-}
-
-export async function forgetKey(email: string): Promise<void> {
-  await inStore('readwrite', (store) => store.delete(email.toLowerCase()));
 }
 
 function readSites(): Record<string, string> {

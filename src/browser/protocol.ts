@@ -93,11 +93,16 @@ export function readMessage(data: unknown): Message | undefined {
 
 /** A serialised http(s) origin exactly as the browser writes event.origin, or undefined. */
 export function parseOrigin(text: string | null | undefined): string | undefined {
+  const url = parseHttpUrl(text);
+  return url?.origin === text ? text : undefined;
+}
+
+/** An absolute http(s) URL (https only when asked), or undefined for anything else. */
+export function parseHttpUrl(text: string | null | undefined, httpsOnly = false): URL | undefined {
   if (typeof text !== 'string' || text === '') return undefined;
   try {
     const url = new URL(text);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
-    return url.origin === text ? text : undefined;
+    return url.protocol === 'https:' || (!httpsOnly && url.protocol === 'http:') ? url : undefined;
   } catch {
     return undefined;
   }
