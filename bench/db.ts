@@ -18,7 +18,7 @@ import {
   openWriter,
   type Reader,
   type Writer,
-} from '../src/db/index.ts';
+} from '../src/db/write.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const IN_FLIGHT = 16;

@@ -12,8 +12,8 @@ import {
   signAssertion,
   type UserKey,
 } from './assertion.ts';
-import type { Translate } from './i18n.ts';
-import type { DialogMessages } from './messages/dialog.ts';
+import type { Translate } from '../text/i18n.ts';
+import type { DialogMessages } from '../text/messages/dialog.ts';
 import {
   AUTH_RETURN_PATH,
   authenticationUrl,

@@ -6,7 +6,7 @@
  * asked for; a reset sends the new password instead. The dialog that sent the mail polls its status op
  * and carries on by itself, so success only says so.
  */
-import type { PagesMessages } from './messages/pages.ts';
+import type { PagesMessages } from '../text/messages/pages.ts';
 import {
   Refusal,
   badPassword,

@@ -2,8 +2,8 @@
  * What the landing pages (landing.ts) and the account page (account.ts) share: the texts both show, the
  * status and alert regions, forms that run one call at a time, error wording and the password rule.
  */
-import { translator } from './i18n.ts';
-import { pagesMessages } from './messages/pages.ts';
+import { translator } from '../text/i18n.ts';
+import { pagesMessages } from '../text/messages/pages.ts';
 import { WsapiError } from './wsapi.ts';
 
 /** The markup was rendered in <html lang>: the scripts speak the same language. */

@@ -150,14 +150,15 @@ async function buildDatabaseTier(
   dependencies: DependencyMetrics,
   wiring: Wiring,
 ): Promise<{ tierApp: TierApp; cleanup: () => Promise<void> }> {
-  const db = await import('../db/index.ts');
+  const db = await import('../db/read.ts');
   const { createPasswordHasher } = await import('../passwords/index.ts');
   const { createSessionCodec } = await import('../wsapi/session.ts');
   const settings = db.databaseSettingsFrom(config, {
     readUrl: config.databaseReadUrl,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
   });
-  if (tier === 'dbwriter' && config.migrateAtStart) await db.migrateToLatest(settings.write);
+  if (tier === 'dbwriter' && config.migrateAtStart)
+    await (await import('../db/write.ts')).migrateToLatest(settings.write);
   const hasher = createPasswordHasher({ cost: config.bcryptCost, onTiming: dependencies.bcrypt });
   const observed = { observe: dependencies.database };
   dependencies.watchBcrypt(() => hasher.load());
@@ -181,7 +182,7 @@ async function buildDatabaseTier(
   if (tier === 'dbwriter') {
     const { buildDbwriter } = await import('../tiers/dbwriter/index.ts');
     const { createMailer } = await import('../mail/index.ts');
-    const writer = db.openWriter(settings, observed);
+    const writer = (await import('../db/write.ts')).openWriter(settings, observed);
     const mailer = createMailer({
       publicUrl: config.publicUrl,
       from: `Persona <no-reply@${issuerOf(config)}>`,

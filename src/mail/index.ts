@@ -1,11 +1,11 @@
 /**
  * Outgoing mail (SPEC §2: only the dbwriter sends). With an SMTP URL, nodemailer delivers; without one
- * (development), each message is printed to the console and kept as a file for the development mailbox.
+ * (development), each message is printed to the console and kept as a file for the development mailbox (src/mailbox).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
+import { keepInMailbox, type MailboxEntry } from '../mailbox/index.ts';
 import { LANDING_PAGES, renderMail, type MailKind } from './templates.ts';
 
 export interface VerificationMail {
@@ -32,15 +32,6 @@ export interface MailerOptions {
   readonly logger?: Logger;
   /** Called once per message sent, for metrics. */
   readonly onSent?: (kind: MailKind) => void;
-}
-
-export interface MailboxEntry {
-  readonly kind: MailKind;
-  readonly to: string;
-  readonly subject: string;
-  readonly link: string;
-  readonly text: string;
-  readonly sentAt: number;
 }
 
 export function linkFor(publicUrl: string, kind: MailKind, token: string): string {
@@ -81,11 +72,7 @@ export function createMailer(options: MailerOptions): Mailer {
           text: content.text,
           sentAt: Date.now(),
         };
-        writeFileSync(
-          join(options.mailboxDir, `${entry.sentAt}-${mail.token.slice(0, 8)}.json`),
-          JSON.stringify(entry),
-          { mode: 0o600 },
-        );
+        keepInMailbox(options.mailboxDir, entry, mail.token.slice(0, 8));
         // Development only: the link is the point of printing it.
         process.stdout.write(`\n  mail to ${mail.to}: ${content.subject}\n  ${link}\n\n`);
       }
@@ -96,19 +83,4 @@ export function createMailer(options: MailerOptions): Mailer {
       transport?.close();
     },
   };
-}
-
-/** The development mailbox, newest first. */
-export function readMailbox(dir: string, limit = 50): MailboxEntry[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  return names
-    .sort()
-    .reverse()
-    .slice(0, limit)
-    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as MailboxEntry);
 }

@@ -7,7 +7,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TierFastify } from '../http/app.ts';
-import { DatabaseUnavailableError, StorageError } from '../db/index.ts';
+import { DatabaseUnavailableError, StorageError } from '../db/read.ts';
 import { ServiceError } from '../http/errors.ts';
 import type { Tier } from '../http/tier-auth.ts';
 import { operations, type Operation, type OperationName } from './catalogue.ts';

@@ -6,7 +6,7 @@
  * limit is the one configured for `<kind>:<scope>`. Buckets are compared lower-cased, so an address or an
  * IPv6 address counts once whatever its case.
  */
-import type { RateLimit } from '../db/index.ts';
+import type { RateLimit } from '../db/read.ts';
 
 const MINUTE = 60_000;
 

@@ -1,4 +1,4 @@
-// The message catalogues and the locale machinery (src/browser/i18n.ts, src/browser/messages/*).
+// The message catalogues and the locale machinery (src/text/i18n.ts, src/text/messages/*).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import {
   negotiateLocale,
   translator,
   type Catalogue,
-} from '../../src/browser/i18n.ts';
-import { dialogMessages } from '../../src/browser/messages/dialog.ts';
-import { pagesMessages } from '../../src/browser/messages/pages.ts';
+} from '../../src/text/i18n.ts';
+import { dialogMessages } from '../../src/text/messages/dialog.ts';
+import { pagesMessages } from '../../src/text/messages/pages.ts';
 
 const placeholders = (text: string): string[] =>
   [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();

@@ -43,8 +43,8 @@ async function bundle(contents: string): Promise<string> {
 // The harness: signInWithPrimary with a UI that records every call, and a context whose clock is local.
 const HARNESS = `
 import { signInWithPrimary } from './dialog-primary.ts';
-import { translator } from './i18n.ts';
-import { dialogMessages } from './messages/dialog.ts';
+import { translator } from '../text/i18n.ts';
+import { dialogMessages } from '../text/messages/dialog.ts';
 const log = [];
 const primary = document.getElementById('screen-primary');
 const ui = {

@@ -18,7 +18,7 @@ import {
   generateKeypair,
   supportDocumentFor,
 } from '../../src/browserid/index.ts';
-import { databaseSettingsFrom, openReader } from '../../src/db/index.ts';
+import { databaseSettingsFrom, openReader } from '../../src/db/read.ts';
 import { browser as wsapiBrowser } from '../helpers/browser.ts';
 import { missing } from '../helpers/components.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';

@@ -3,7 +3,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StorageError, type OperationEvent, type Reader, type Writer } from '../../src/db/index.ts';
+import { StorageError, type OperationEvent, type Reader, type Writer } from '../../src/db/write.ts';
 import { HASH, OTHER_HASH, address, forEachEngine } from './harness.ts';
 
 const HOUR = 3_600_000;

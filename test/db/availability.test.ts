@@ -18,7 +18,7 @@ import {
   openWriter,
   type Reader,
   type Writer,
-} from '../../src/db/index.ts';
+} from '../../src/db/write.ts';
 import { transact } from '../../src/db/transaction.ts';
 import { HASH, MARIADB, address, forEachEngine, mariadbAnswers } from './harness.ts';
 

@@ -6,7 +6,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StorageError, connectionOf, type Reader, type Writer } from '../../src/db/index.ts';
+import { StorageError, connectionOf, type Reader, type Writer } from '../../src/db/write.ts';
 import { HASH, forEachEngine } from './harness.ts';
 
 const invalid = (err: unknown) => err instanceof StorageError && err.code === 'invalid-input';

@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { StorageError, type Reader, type Writer } from '../../src/db/index.ts';
+import { StorageError, type Reader, type Writer } from '../../src/db/write.ts';
 import { HASH, address, forEachEngine, type TestDatabase } from './harness.ts';
 
 const WORKER = fileURLToPath(new URL('./workers/race.ts', import.meta.url));

@@ -9,7 +9,7 @@ import {
   databaseSettingsFrom,
   describeTarget,
   parseDatabaseUrl,
-} from '../../src/db/index.ts';
+} from '../../src/db/read.ts';
 
 test('empty means SQLite in the data directory', () => {
   assert.deepEqual(databaseSettings({ dataDir: '/srv/persona' }).write, {

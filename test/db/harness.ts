@@ -21,7 +21,7 @@ import {
   type HandleOptions,
   type Reader,
   type Writer,
-} from '../../src/db/index.ts';
+} from '../../src/db/write.ts';
 
 // PERSONA_TEST_MARIADB_PORT points the suites at another local server (e.g. a Galera node on 3311).
 export const MARIADB = {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import bcrypt from 'bcrypt';
-import { migrationStatus, openReader, openWriter } from '../../src/db/index.ts';
+import { migrationStatus, openReader, openWriter } from '../../src/db/write.ts';
 import { forEachEngine, hashOf, type TestDatabase } from './harness.ts';
 
 const OURS = ['0001-original-schema', '0002-staged-ts-index', '0003-rate-limit'];

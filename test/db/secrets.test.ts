@@ -1,7 +1,7 @@
 /** The mailed tokens (reference/persona.md §5.6): 48 of [A-Za-z0-9], from crypto random, unbiased. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateSecret } from '../../src/db/index.ts';
+import { generateSecret } from '../../src/db/write.ts';
 
 test('48 characters of [A-Za-z0-9], never repeating', () => {
   const seen = new Set<string>();

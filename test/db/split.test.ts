@@ -16,7 +16,7 @@ import {
   openReader,
   type Reader,
   type Writer,
-} from '../../src/db/index.ts';
+} from '../../src/db/write.ts';
 import { HASH, address, forEachEngine } from './harness.ts';
 
 const WRITES = [

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/settings.ts';
 import { ensureLayout, layoutOf } from '../../src/cli/layout.ts';
-import { databaseSettingsFrom, migrateToLatest } from '../../src/db/index.ts';
+import { databaseSettingsFrom, migrateToLatest } from '../../src/db/write.ts';
 import { startSupervisor, type Supervisor } from '../../src/supervisor/index.ts';
 
 export async function freePort(): Promise<number> {

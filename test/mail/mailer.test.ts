@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMailer, readMailbox } from '../../src/mail/index.ts';
+import { createMailer } from '../../src/mail/index.ts';
+import { readMailbox } from '../../src/mailbox/index.ts';
 import { LANDING_PAGES, type MailKind } from '../../src/mail/templates.ts';
 import { startSmtpSink } from '../helpers/smtp.ts';
 

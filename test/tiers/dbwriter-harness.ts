@@ -17,7 +17,7 @@ import {
   type PublicKey,
   type SecretKey,
 } from '../../src/browserid/index.ts';
-import { databaseSettings, migrateToLatest, openWriter, type Writer } from '../../src/db/index.ts';
+import { databaseSettings, migrateToLatest, openWriter, type Writer } from '../../src/db/write.ts';
 import type { TierApp } from '../../src/http/app.ts';
 import type { Tier } from '../../src/http/tier-auth.ts';
 import { createMailer } from '../../src/mail/index.ts';

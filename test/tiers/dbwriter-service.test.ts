@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { databaseSettings, openWriter } from '../../src/db/index.ts';
+import { databaseSettings, openWriter } from '../../src/db/write.ts';
 import { createMailer } from '../../src/mail/index.ts';
 import { SITE, startDbwriter, type Harness, type HarnessOptions } from './dbwriter-harness.ts';
 

@@ -22,7 +22,7 @@ import {
   type DatabaseSettings,
   type Reader,
   type Writer,
-} from '../../src/db/index.ts';
+} from '../../src/db/write.ts';
 import type { TierApp } from '../../src/http/app.ts';
 import { signTierRequest, type Tier } from '../../src/http/tier-auth.ts';
 import { createUpstream, type Upstream } from '../../src/http/upstream.ts';

@@ -14,7 +14,7 @@ import {
   supportDocumentFor,
   type SecretKey,
 } from '../../src/browserid/index.ts';
-import { openWriter } from '../../src/db/index.ts';
+import { openWriter } from '../../src/db/write.ts';
 import {
   json,
   loopbackAgent,

@@ -12,7 +12,7 @@ import {
   verifyBackedAssertion,
   verifyJws,
 } from '../../src/browserid/index.ts';
-import { databaseSettings, openReader } from '../../src/db/index.ts';
+import { databaseSettings, openReader } from '../../src/db/read.ts';
 import { signTierRequest } from '../../src/http/tier-auth.ts';
 import { createUpstream } from '../../src/http/upstream.ts';
 import { bcryptCost } from '../../src/passwords/index.ts';

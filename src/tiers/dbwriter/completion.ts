@@ -4,7 +4,7 @@
  * staging or of the account's. That stops an attacker from staging a victim's address and waiting for the
  * victim to click. Unknown, used and expired tokens answer 200 {success:false} (SPEC §4.2), never 503.
  */
-import { StorageError } from '../../db/index.ts';
+import { StorageError } from '../../db/write.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { WsapiContext } from '../../wsapi/framework.ts';
 import type { Session } from '../../wsapi/session.ts';

@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { IssuerDirectory } from '../../browserid/index.ts';
-import type { RateLimit, Writer } from '../../db/index.ts';
+import type { RateLimit, Writer } from '../../db/write.ts';
 import { createTierApp, type TierApp } from '../../http/app.ts';
 import type { Tier } from '../../http/tier-auth.ts';
 import type { Mailer } from '../../mail/index.ts';

@@ -3,7 +3,7 @@
  * mail-sending op makes (the per-address throttle of the original, the per-IP limit of SPEC §4.4).
  */
 import type { Counter } from 'prom-client';
-import type { RateLimit, Writer } from '../../db/index.ts';
+import type { RateLimit, Writer } from '../../db/write.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { VerificationMail } from '../../mail/index.ts';
 import type { PasswordHasher } from '../../passwords/index.ts';

@@ -2,7 +2,7 @@
  * How an address must sign in right now: the `address_info` state machine (reference/persona.md §2.3) and
  * the `idp` row bookkeeping that feeds its `offline` rule, as pure functions over the facts the op gathers.
  */
-import type { EmailType } from '../../db/index.ts';
+import type { EmailType } from '../../db/read.ts';
 
 export type AddressState =
   | 'unknown'

@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { REQUEST_ID_HEADER } from '../../http/app.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { Upstream } from '../../http/upstream.ts';
-import type { EmailType } from '../../db/index.ts';
+import type { EmailType } from '../../db/read.ts';
 
 export interface InternalArgs {
   create_account_with_assertion: { email: string };

@@ -4,10 +4,10 @@
  * routes (fake verification, the mailbox).
  */
 import { isEmail, supportDocumentFor } from '../../browserid/index.ts';
-import { DatabaseUnavailableError } from '../../db/index.ts';
+import { DatabaseUnavailableError } from '../../db/read.ts';
 import type { TierFastify } from '../../http/app.ts';
 import { ServiceError } from '../../http/errors.ts';
-import { readMailbox, type MailboxEntry } from '../../mail/index.ts';
+import { readMailbox, type MailboxEntry } from '../../mailbox/index.ts';
 import type { Runtime } from './runtime.ts';
 
 /**

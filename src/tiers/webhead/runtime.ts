@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { PublicKey } from '../../browserid/index.ts';
-import type { RateLimit, Reader } from '../../db/index.ts';
+import type { RateLimit, Reader } from '../../db/read.ts';
 import type { Tier } from '../../http/tier-auth.ts';
 import type { Upstream } from '../../http/upstream.ts';
 import type { PasswordHasher } from '../../passwords/index.ts';

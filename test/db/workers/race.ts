@@ -3,7 +3,7 @@
  * operation repeatedly on the given database for a short window, and prints what each call returned.
  * Usage: race.ts <url> <stage|create-primary> <address> <startAtEpochMs> <windowMs>
  */
-import { databaseSettings, openWriter } from '../../../src/db/index.ts';
+import { databaseSettings, openWriter } from '../../../src/db/write.ts';
 import { HASH } from '../harness.ts';
 
 const [url = '', op = '', email = '', startAt = '0', windowMs = '300'] = process.argv.slice(2);

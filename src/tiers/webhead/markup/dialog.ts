@@ -2,8 +2,8 @@
  * The dialog's markup (/sign_in): every screen is here, hidden until src/browser/dialog.ts shows it, so the
  * first paint needs no script and the script only switches screens. Texts come from the catalogue.
  */
-import type { Translate } from '../../../browser/i18n.ts';
-import type { DialogMessages } from '../../../browser/messages/dialog.ts';
+import type { Translate } from '../../../text/i18n.ts';
+import type { DialogMessages } from '../../../text/messages/dialog.ts';
 
 export function dialogMarkup(t: Translate<DialogMessages>): string {
   const shared = `<p class="check"><input id="{id}" type="checkbox"> <label for="{id}">${t('sharedComputer')}</label></p>`;

@@ -1,10 +1,10 @@
 /**
  * The markup of the email landing pages and of the account page; src/browser/landing.ts and account.ts
  * drive it. Every view is here, hidden until the script shows it, so the script only switches views and
- * fills in addresses. Texts come from the catalogue (src/browser/messages/pages.ts), which holds no markup.
+ * fills in addresses. Texts come from the catalogue (src/text/messages/pages.ts), which holds no markup.
  */
-import type { Translate } from '../../../browser/i18n.ts';
-import type { PagesMessages } from '../../../browser/messages/pages.ts';
+import type { Translate } from '../../../text/i18n.ts';
+import type { PagesMessages } from '../../../text/messages/pages.ts';
 
 type T = Translate<PagesMessages>;
 

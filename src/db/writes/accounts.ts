@@ -2,11 +2,14 @@
  * Operations that touch several tables (reference/persona.md §3.2). Each runs inside one transaction,
  * given as the scope's `db`, so it happens entirely or not at all.
  */
-import { refuse } from './errors.ts';
-import type { Scope } from './scope.ts';
-import * as emails from './tables/email.ts';
-import * as staged from './tables/staged.ts';
-import * as users from './tables/user.ts';
+import { refuse } from '../errors.ts';
+import type { Scope } from '../scope.ts';
+import * as emails from '../tables/email.ts';
+import type { StagedRow } from '../tables/staged.ts';
+import * as users from '../tables/user.ts';
+import * as emailWrites from './email.ts';
+import * as staged from './staged.ts';
+import * as userWrites from './user.ts';
 
 export interface CreatedAccount {
   readonly email: string;
@@ -20,7 +23,7 @@ export interface ConfirmedEmail {
   readonly userId: number;
 }
 
-async function claimOrRefuse(scope: Scope, secret: string): Promise<staged.StagedRow> {
+async function claimOrRefuse(scope: Scope, secret: string): Promise<StagedRow> {
   return (await staged.claim(scope, secret)) ?? refuse('unknown-secret');
 }
 
@@ -28,9 +31,9 @@ async function claimOrRefuse(scope: Scope, secret: string): Promise<staged.Stage
 export async function completeCreateUser(scope: Scope, secret: string): Promise<CreatedAccount> {
   const row = await claimOrRefuse(scope, secret);
   if (!row.newAccount) refuse('wrong-secret-kind', 'this verification link is not for a new account');
-  const { userId, lastPasswordReset } = await users.insertUser(scope, row.passwd);
+  const { userId, lastPasswordReset } = await userWrites.insertUser(scope, row.passwd);
   // The WSAPI layer records new addresses as secondary (persona.md §3.2).
-  await emails.attachEmail(scope, userId, row.email, 'secondary');
+  await emailWrites.attachEmail(scope, userId, row.email, 'secondary');
   return { email: row.email, userId, lastPasswordReset };
 }
 
@@ -40,9 +43,9 @@ export async function completeConfirmEmail(scope: Scope, secret: string): Promis
   if (row.newAccount) refuse('wrong-secret-kind', 'this verification link is not for an email addition');
   const userId =
     row.existingUser ?? refuse('data-inconsistency', 'no user associated with the staged address');
-  if (row.passwd !== null) await users.setPassword(scope, userId, row.passwd, false);
+  if (row.passwd !== null) await userWrites.setPassword(scope, userId, row.passwd, false);
   else if (!(await users.userKnown(scope, userId))) refuse('no-such-user');
-  await emails.attachEmail(scope, userId, row.email, 'secondary');
+  await emailWrites.attachEmail(scope, userId, row.email, 'secondary');
   return { email: row.email, userId };
 }
 
@@ -63,9 +66,9 @@ export async function completePasswordReset(
   // The address must still belong to the account that asked for the reset.
   if ((await emails.emailToUID(scope, row.email)) !== row.existingUser) refuse('data-inconsistency');
   const userId = row.existingUser;
-  await emails.markOtherSecondariesUnverified(scope, userId, row.email);
-  await emails.attachEmail(scope, userId, row.email, 'secondary');
-  const lastPasswordReset = (await users.setPassword(scope, userId, newHash, true)) ?? 0;
+  await emailWrites.markOtherSecondariesUnverified(scope, userId, row.email);
+  await emailWrites.attachEmail(scope, userId, row.email, 'secondary');
+  const lastPasswordReset = (await userWrites.setPassword(scope, userId, newHash, true)) ?? 0;
   return { email: row.email, userId, lastPasswordReset };
 }
 
@@ -86,11 +89,11 @@ export async function createUserWithPrimaryEmail(scope: Scope, address: string):
       created: false,
     };
   }
-  const { userId, lastPasswordReset } = await users.insertUser(scope, null);
+  const { userId, lastPasswordReset } = await userWrites.insertUser(scope, null);
   // Insert, not attach: if a racing creation got the address first, this fails on the unique key (or
   // deadlocks), the transaction is repeated, and the repeat takes the branch above. Attaching would
   // take the address from the winner and leave two accounts.
-  await emails.insertEmail(scope, userId, address, 'primary');
+  await emailWrites.insertEmail(scope, userId, address, 'primary');
   return { userId, lastPasswordReset, created: true };
 }
 
@@ -108,8 +111,8 @@ export async function createUnverifiedUser(
   hash: string,
 ): Promise<UnverifiedAccount> {
   if (await emails.emailKnown(scope, address)) refuse('address-in-use');
-  const { userId, lastPasswordReset } = await users.insertUser(scope, hash);
-  await emails.insertEmail(scope, userId, address, 'secondary', false); // a racing owner wins: unique key
+  const { userId, lastPasswordReset } = await userWrites.insertUser(scope, hash);
+  await emailWrites.insertEmail(scope, userId, address, 'secondary', false); // a racing owner wins: unique key
   const secret = await staged.stage(scope, {
     email: address,
     newAccount: false,
@@ -121,17 +124,17 @@ export async function createUnverifiedUser(
 
 export async function addPrimaryEmailToAccount(scope: Scope, userId: number, address: string): Promise<void> {
   if (!(await users.userKnown(scope, userId))) refuse('no-such-user');
-  await emails.attachEmail(scope, userId, address, 'primary');
+  await emailWrites.attachEmail(scope, userId, address, 'primary');
 }
 
 export async function removeEmail(scope: Scope, userId: number, address: string): Promise<void> {
   if (!(await emails.userOwnsEmail(scope, userId, address))) refuse('not-owner');
-  await emails.deleteEmail(scope, address);
+  await emailWrites.deleteEmail(scope, address);
 }
 
 /** Removes the account's addresses, its pending verifications and the account. */
 export async function cancelAccount(scope: Scope, userId: number): Promise<boolean> {
-  await emails.deleteEmailsOfUser(scope, userId);
+  await emailWrites.deleteEmailsOfUser(scope, userId);
   await staged.deleteStagedOfUser(scope, userId);
-  return users.deleteUser(scope, userId);
+  return userWrites.deleteUser(scope, userId);
 }

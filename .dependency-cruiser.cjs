@@ -1,0 +1,107 @@
+/**
+ * Import rules per tier (SPEC §2, issue 9): privilege shows in what a tier's code can load at all.
+ * `npm run deps` checks them (part of `npm test`); test/deps/rules.test.ts shows each can fail.
+ * "Reachable" rules follow imports transitively, type-only ones included.
+ */
+const DB_WRITE = '^src/db/(write\\.ts|index\\.ts|writes/|migrate\\.ts|migrations/)';
+const MAIL = '^src/mail/';
+const STORAGE_PACKAGES = '^(better-sqlite3|mysql2|kysely|nodemailer)($|/)';
+
+const forbidReachable = (name, comment, from, to) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from },
+  to: { path: to, reachable: true },
+});
+
+module.exports = {
+  forbidden: [
+    forbidReachable(
+      'keysigner-no-db',
+      'SPEC §2: the keysigner, holder of the domain key, loads no database code at all',
+      '^src/tiers/keysigner/',
+      `^src/db/|${STORAGE_PACKAGES}`,
+    ),
+    forbidReachable(
+      'keysigner-no-mail-sessions-passwords',
+      'SPEC §2: the keysigner signs certificates and nothing else: no mail, session cookie or passwords',
+      '^src/tiers/keysigner/',
+      `${MAIL}|^src/wsapi/session\\.ts$|^src/passwords/|^(bcrypt|nodemailer)($|/)`,
+    ),
+    forbidReachable(
+      'read-tiers-no-db-writes',
+      'SPEC §2: only the dbwriter holds write credentials; the webhead, router and verifier load no write code',
+      '^src/tiers/(webhead|router|verifier)/',
+      DB_WRITE,
+    ),
+    forbidReachable(
+      'read-tiers-no-mail',
+      'SPEC §2: only the dbwriter sends mail',
+      '^src/tiers/(webhead|router|verifier|keysigner)/',
+      `${MAIL}|^nodemailer($|/)`,
+    ),
+    {
+      name: 'cli-loads-storage-lazily',
+      comment:
+        'One entry point runs every tier: storage, mail and bcrypt load only for the tiers that use them',
+      severity: 'error',
+      from: { path: '^src/cli/(main|serve)\\.ts$' },
+      to: {
+        path: `^src/(db|mail|passwords)/|${STORAGE_PACKAGES}|^bcrypt($|/)`,
+        dependencyTypesNot: ['dynamic-import', 'type-only'],
+      },
+    },
+    {
+      name: 'browserid-stays-in-protocol',
+      comment: 'SPEC §9: the protocol core depends on nothing else of ours',
+      severity: 'error',
+      from: { path: '^src/browserid/' },
+      to: { path: '^src/(?!browserid/)' },
+    },
+    {
+      name: 'browserid-pure',
+      comment: 'SPEC §9: protocol code does no I/O; discovery.ts and egress.ts are its only fetchers',
+      severity: 'error',
+      from: { path: '^src/browserid/', pathNot: '^src/browserid/(discovery|egress)\\.ts$' },
+      to: {
+        dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: '^(node:)?crypto$',
+      },
+    },
+    {
+      name: 'browser-no-server-code',
+      comment: 'Browser bundles import only browser code and the shared text (src/text)',
+      severity: 'error',
+      from: { path: '^src/browser/' },
+      to: { pathNot: '^src/(browser|text)/' },
+    },
+    {
+      name: 'server-no-browser-code',
+      comment: 'Server code may share text with the browser (src/text), not browser modules',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/browser/' },
+      to: { path: '^src/browser/' },
+    },
+    {
+      name: 'text-stands-alone',
+      comment: 'src/text is imported by both sides: it imports nothing but itself',
+      severity: 'error',
+      from: { path: '^src/text/' },
+      to: { pathNot: '^src/text/' },
+    },
+    {
+      name: 'no-unresolvable',
+      comment: 'An import that does not resolve would hide from every rule above',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^src/browser/tsconfig\\.json$' },
+  },
+};
