@@ -20,7 +20,8 @@ function parseOrigin(text: string): Origin | null {
     const scheme = (full[1] ?? '').toLowerCase();
     return { scheme, host: (full[2] ?? '').toLowerCase(), port: full[3] ?? DEFAULT_PORTS[scheme] };
   }
-  const hostPort = /^([^/:?#]+):(\d{1,5})$/.exec(text);
+  // The host may be empty (`:8080`): that is "domain missing", as the original said, not malformed.
+  const hostPort = /^([^/:?#]*):(\d{1,5})$/.exec(text);
   if (hostPort) return { host: (hostPort[1] ?? '').toLowerCase(), port: hostPort[2] };
   if (/^[^/:?#]+$/.test(text)) return { host: text.toLowerCase() };
   return null;

@@ -59,12 +59,13 @@ export function decodeJws(jws: unknown): DecodedJws {
 /**
  * True when the signature is valid for this key. The header's alg must name the key's label, as jwcrypto
  * requires ("algorithms do not match"). Signatures shorter than the key's width are left-padded: old
- * jwcrypto dropped leading zero bytes.
+ * jwcrypto dropped leading zero bytes. A longer one (junk appended) throws `malformed-signature`, the
+ * original's answer.
  */
 export function verifyJws(decoded: DecodedJws, key: PublicKey): boolean {
   if (decoded.alg !== key.alg) return false;
   const { signature } = decoded;
-  if (signature.length > key.signatureBytes) return false;
+  if (signature.length > key.signatureBytes) fail('malformed-signature');
   const padded =
     signature.length === key.signatureBytes
       ? signature

@@ -35,6 +35,8 @@ test('each mismatch says which part, in the original words', () => {
   assert.equal(reason('rp.example', 'evil.example'), 'audience mismatch: domain mismatch');
   assert.equal(reason('https://*.example.org', 'https://a.example.org'), 'audience mismatch: domain missing');
   assert.equal(reason('https://rp.example', ''), 'audience mismatch: domain missing');
+  // A port without a host (the original's verifier-test): no host, not a malformed audience.
+  assert.equal(reason(':8080', 'http://rp.example:8080'), 'audience mismatch: domain missing');
   assert.equal(reason('a:b:c', 'https://rp.example'), 'malformed domain');
   assert.equal(reason('https://rp.example/path', 'https://rp.example'), 'malformed domain');
 });

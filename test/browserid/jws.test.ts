@@ -44,6 +44,17 @@ test('signatures with leading zero bytes dropped are left-padded before verifyin
   assert.fail('no signature with a leading zero byte in 5000 tries');
 });
 
+test('a signature longer than the key makes (junk appended) is malformed, as the original said', () => {
+  for (const key of [rs, ds]) {
+    const jws = signJws({ a: 1 }, key.secretKey);
+    assert.equal(verifyJws(decodeJws(jws), key.publicKey), true);
+    assert.throws(
+      () => verifyJws(decodeJws(`${jws}gunk`), key.publicKey),
+      (err: unknown) => err instanceof BrowserIdError && err.code === 'malformed-signature',
+    );
+  }
+});
+
 test('garbage and oversized input is refused as malformed signature', () => {
   const cases: unknown[] = [
     undefined,

@@ -23,6 +23,17 @@ test('routing rules: /verify with or without a query, writes, reads, internal 40
   assert.equal(tierOf('POST', '/wsapi/cert_key'), 'webhead');
   assert.equal(tierOf('POST', '/wsapi/saw_idp'), '404 no such api');
   assert.equal(tierOf('POST', '/wsapi/create_account_with_assertion'), '404 no such api');
+  // The original's six internal ops, with the methods it used (reference/persona.md §2.2): 404 whatever
+  // method our catalogue gives them.
+  for (const [m, op] of [
+    ['POST', 'create_account_with_assertion'],
+    ['POST', 'user_used_email_as'],
+    ['GET', 'increment_failed_auth_tries'],
+    ['GET', 'reset_failed_auth_tries'],
+    ['GET', 'saw_idp'],
+    ['GET', 'forget_idp'],
+  ] as const)
+    assert.equal(tierOf(m, `/wsapi/${op}`), '404 no such api', `${m} ${op}`);
   assert.equal(tierOf('GET', '/wsapi/stage_user'), '400 no such api', 'wrong method');
   assert.equal(tierOf('GET', '/wsapi/nope'), '400 no such api');
   assert.equal(tierOf('GET', '/wsapi/__proto__'), '400 no such api');

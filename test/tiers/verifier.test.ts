@@ -150,3 +150,49 @@ test('unverified addresses only with experimental_allowUnverified=true ("false" 
   assert.equal(refused.status, 'failure');
   assert.match(String(refused.reason), /^can't get public key for rogue\.example\.org/);
 });
+
+test("the original's wire: empty is missing, a non-empty query value wins, and its reasons for odd input", async (t) => {
+  const { app, base } = await start();
+  t.after(() => app.close());
+  const assertion = backed({ email: 'alice@example.com' });
+  const json = async (url: string, body: unknown) => {
+    const res = await post(url, 'application/json', JSON.stringify(body));
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  };
+  const need = { status: 400, body: { status: 'failure', reason: 'need assertion and audience' } };
+  // `!(assertion && audience)`: express-persona's default audience is "".
+  assert.deepEqual(await json(`${base}/verify`, { assertion, audience: '' }), need);
+  assert.deepEqual(await json(`${base}/verify`, { assertion: '', audience: RP }), need);
+  const emptyForm = await post(
+    `${base}/verify`,
+    'application/x-www-form-urlencoded',
+    new URLSearchParams({ assertion, audience: '' }).toString(),
+  );
+  assert.equal(emptyForm.statusCode, 400);
+
+  // A non-empty query value is preferred over the body's; an empty one gives way to it.
+  const fromQuery = await json(`${base}/verify?audience=${encodeURIComponent(RP)}`, {
+    assertion,
+    audience: 'https://evil.example',
+  });
+  assert.equal(fromQuery.body.status, 'okay', JSON.stringify(fromQuery.body));
+  assert.equal(fromQuery.body.audience, RP);
+  const emptyQuery = await json(`${base}/verify?audience=`, { assertion, audience: RP });
+  assert.equal(emptyQuery.body.status, 'okay', JSON.stringify(emptyQuery.body));
+
+  const failure = (reason: string) => ({ status: 200, body: { status: 'failure', reason } });
+  assert.deepEqual(
+    await json(`${base}/verify`, { assertion: 777, audience: RP }),
+    failure('malformed backed assertion'),
+  );
+  assert.deepEqual(
+    await json(`${base}/verify`, { assertion: `${assertion}gunk`, audience: RP }),
+    failure('malformed signature'),
+  );
+  assert.deepEqual(
+    await json(`${base}/verify`, { assertion, audience: ':8080' }),
+    failure('audience mismatch: domain missing'),
+  );
+  // The reference is silent on a non-string audience: the nearest of its reasons.
+  assert.deepEqual(await json(`${base}/verify`, { assertion, audience: 443 }), failure('malformed domain'));
+});

@@ -1,13 +1,18 @@
 /**
  * The verifier (SPEC §3, reference/persona.md §4.5): `POST /verify` (and `POST /`) for relying parties.
- * Parameters come from a form or JSON body or the query string, each on its own. Missing parameters are
- * 400 (415 for a body of another type); every verification outcome is HTTP 200.
+ * Parameters come from a form or JSON body or the query string, each on its own. Missing or empty
+ * parameters are 400 (415 for a body of another type); every verification outcome is HTTP 200.
  */
 import type { KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
-import { checkBackedAssertion, type IssuerDirectory, type PublicKey } from '../../browserid/index.ts';
+import {
+  checkBackedAssertion,
+  reasons,
+  type IssuerDirectory,
+  type PublicKey,
+} from '../../browserid/index.ts';
 import { createTierApp, type TierApp } from '../../http/app.ts';
 import type { Tier } from '../../http/tier-auth.ts';
 
@@ -27,14 +32,15 @@ export interface VerifierDeps {
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 
-function param(request: FastifyRequest, name: string): string | undefined {
-  const body = request.body;
-  const fromBody =
-    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+/**
+ * A parameter as the original read it (`req.query.x ? req.query.x : req.body.x`): a non-empty query value
+ * wins over the body. Left as parsed (a JSON number stays a number): verification judges the type.
+ */
+function param(request: FastifyRequest, name: string): unknown {
   const fromQuery = (request.query as Record<string, unknown>)[name];
-  const value = fromBody ?? fromQuery;
-  if (typeof value === 'boolean') return String(value);
-  return typeof value === 'string' ? value : undefined;
+  if (fromQuery) return fromQuery;
+  const body = request.body;
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
 }
 
 export function buildVerifier(deps: VerifierDeps): TierApp {
@@ -61,7 +67,8 @@ export function buildVerifier(deps: VerifierDeps): TierApp {
   const verify = async (request: FastifyRequest, reply: FastifyReply) => {
     const assertion = param(request, 'assertion');
     const audience = param(request, 'audience');
-    if (assertion === undefined || audience === undefined) {
+    // The original's `!(assertion && audience)`: an empty value is a missing one.
+    if (!assertion || !audience) {
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
       if (type !== FORM && type !== JSON_TYPE) {
         return reply.code(415).send({
@@ -71,16 +78,20 @@ export function buildVerifier(deps: VerifierDeps): TierApp {
       }
       return reply.code(400).send({ status: 'failure', reason: 'need assertion and audience' });
     }
+    // Only an origin-like string can match; the reference is silent on other types (issue 19).
+    if (typeof audience !== 'string')
+      return reply.send({ status: 'failure', reason: reasons['malformed-audience'] });
     const forced = param(request, 'experimental_forceIssuer');
+    const allowUnverified = param(request, 'experimental_allowUnverified');
     const stop = timing.startTimer();
     const result = await checkBackedAssertion(assertion, {
       audience,
       directory: deps.directory,
       fallbackIssuer: deps.fallbackIssuer,
       fallbackKey: deps.fallbackKey,
-      forcedIssuer: forced !== undefined && deps.forcibleIssuers.includes(forced) ? forced : undefined,
+      forcedIssuer: typeof forced === 'string' && deps.forcibleIssuers.includes(forced) ? forced : undefined,
       // SPEC §4.6: "false" means false.
-      allowUnverified: param(request, 'experimental_allowUnverified') === 'true',
+      allowUnverified: allowUnverified === true || allowUnverified === 'true',
     });
     stop();
     outcomes.inc({ outcome: result.ok ? 'okay' : result.code });
