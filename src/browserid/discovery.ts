@@ -4,7 +4,7 @@
  * document per its Cache-Control within bounds. The only I/O in src/browserid; see docs/discovery.md.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { createEgressDispatcher } from './egress.ts';
+import { createEgressDispatcher, destinationProblem } from './egress.ts';
 import { BrowserIdError, fail, type ErrorCode } from './errors.ts';
 import type { PublicKey } from './keys.ts';
 import { isHostname } from './names.ts';
@@ -25,6 +25,8 @@ export const DISCOVERY_DEFAULTS = {
   maxCacheMs: 6 * 60 * 60 * 1000,
   failureCacheMs: 60 * 1000,
   maxEntries: 10_000,
+  // Enough for a busy verifier's cache misses; a flood of bogus issuers gets no more (docs/discovery.md).
+  maxConcurrentFetches: 32,
 } as const;
 
 export type DiscoveryResult =
@@ -51,6 +53,7 @@ export interface DiscoveryFetch {
   readonly outcome: SupportDocument['kind'] | ErrorCode;
   /** HTTP status when a response arrived. */
   readonly status?: number;
+  /** What went wrong, for logs: may name socket errors, which callers never see (SPEC §4.14). */
   readonly error?: string;
   readonly elapsedMs: number;
   /** How long this answer is reused; 0 when not at all. */
@@ -72,6 +75,8 @@ export interface DiscoveryOptions {
   readonly failureCacheMs?: number;
   /** Most documents and failures kept; the least recently used go first. Default 10 000. */
   readonly maxEntries?: number;
+  /** Fetches in flight at once, all domains together; past it a lookup fails at once, uncached. Default 32. */
+  readonly maxConcurrentFetches?: number;
   /** The clock for cache freshness, ms. Default Date.now. */
   readonly now?: () => number;
   readonly onFetch?: (fetch: DiscoveryFetch) => void;
@@ -93,7 +98,17 @@ export interface Discovery extends IssuerDirectory {
 }
 
 type Fetched = { doc: SupportDocument; status: number; lifetimeMs: number };
-type Outcome = { ok: true; doc: SupportDocument } | { ok: false; code: ErrorCode; message: string };
+type Outcome =
+  { ok: true; doc: SupportDocument } | { ok: false; code: ErrorCode; message: string; detail: string };
+
+/** A failure whose message is the original's generic reason; the detail is only for our logs. */
+class DiscoveryFailure extends BrowserIdError {
+  readonly detail: string;
+  constructor(message: string, detail: string) {
+    super('discovery-failed', message);
+    this.detail = detail;
+  }
+}
 
 /**
  * How long a response may be reused, ms, from its Cache-Control and Age headers: `s-maxage` over
@@ -129,6 +144,13 @@ function checkDomain(name: unknown): string {
 const notPrimary = (domain: string, why: string): never =>
   fail('discovery-failed', `${domain} is not a browserid primary${why}`);
 
+/**
+ * The reason for a failure below HTTP (refused destination, DNS, connect, TLS, proxy): the original's
+ * words without its error text, so callers cannot map what is reachable (SPEC §4.14).
+ */
+const unreachable = (domain: string, detail: string): DiscoveryFailure =>
+  new DiscoveryFailure(`${domain} is not a browserid primary`, detail.slice(0, 300));
+
 /** Drops a body we will not read; undici reports the abort as an error event, expected here. */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
@@ -161,6 +183,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
   const maxCacheMs = options.maxCacheMs ?? DISCOVERY_DEFAULTS.maxCacheMs;
   const failureCacheMs = options.failureCacheMs ?? DISCOVERY_DEFAULTS.failureCacheMs;
   const maxEntries = Math.max(1, options.maxEntries ?? DISCOVERY_DEFAULTS.maxEntries);
+  const maxConcurrent = Math.max(1, options.maxConcurrentFetches ?? DISCOVERY_DEFAULTS.maxConcurrentFetches);
   const now = options.now ?? Date.now;
   const ownsDispatcher = options.dispatcher === undefined;
   const shims = options.shimmedPrimaries ?? new Map<string, string>();
@@ -230,7 +253,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       };
     } catch (err) {
       if (err instanceof BrowserIdError) throw err;
-      return notPrimary(domain, `: ${String(err).slice(0, 300)}`);
+      throw unreachable(domain, String(err));
     }
   }
 
@@ -267,11 +290,13 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       status = fetched.status;
       cachedForMs = fetched.lifetimeMs;
     } catch (err) {
-      const failure =
-        err instanceof BrowserIdError
-          ? err
-          : new BrowserIdError('discovery-failed', `${domain}: ${String(err)}`);
-      outcome = { ok: false, code: failure.code, message: failure.message };
+      const failure = err instanceof BrowserIdError ? err : unreachable(domain, String(err));
+      outcome = {
+        ok: false,
+        code: failure.code,
+        message: failure.message,
+        detail: failure instanceof DiscoveryFailure ? failure.detail : failure.message,
+      };
       cachedForMs = failureCacheMs;
     }
     remember(url, outcome, cachedForMs);
@@ -282,7 +307,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       ok: outcome.ok,
       outcome: outcome.ok ? outcome.doc.kind : outcome.code,
       ...(status !== undefined ? { status } : {}),
-      ...(outcome.ok ? {} : { error: outcome.message }),
+      ...(outcome.ok ? {} : { error: outcome.detail }),
       elapsedMs: performance.now() - started,
       cachedForMs: Math.max(0, cachedForMs),
     });
@@ -302,6 +327,12 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       if (cached) cache.delete(url);
       let pending = inflight.get(url);
       if (!pending) {
+        // Checked before anything is sent or resolved, whichever client fetches; shims are the
+        // development allow-list (refused in production by the configuration).
+        if (!shims.has(domain) && destinationProblem(domain) !== undefined)
+          throw unreachable(domain, 'refused by name');
+        // Past the global cap, fail at once and remember nothing: the domain did nothing wrong.
+        if (inflight.size >= maxConcurrent) throw unreachable(domain, 'too many fetches in flight');
         pending = load(domain, principalDomain, url, path).finally(() => inflight.delete(url));
         inflight.set(url, pending);
       }

@@ -12,7 +12,10 @@ import type { PublicKey } from './keys.ts';
 import { emailDomain, isEmail } from './names.ts';
 
 export interface IssuerDirectory {
-  /** The key `issuer` signs certificates with, following its delegation. Rejects with the reason why not. */
+  /**
+   * The key `issuer` signs certificates with, following its delegation. Rejects with a BrowserIdError whose
+   * message is the reason callers see; any other rejection reads as "not a browserid primary".
+   */
   publicKeyOf(issuer: string): Promise<PublicKey>;
   /** The domain allowed to certify addresses at `domain`: itself or its delegate; null if none. */
   authorityOf(domain: string): Promise<string | null>;
@@ -70,7 +73,8 @@ async function issuerKey(issuer: string, options: VerifyOptions): Promise<Public
       isAliasOfFallback(issuer, options) ? (options.fallbackIssuer ?? issuer) : issuer,
     );
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    // A directory's own reasons are fit for callers; anything else may be a socket error (SPEC §4.14).
+    const why = err instanceof BrowserIdError ? err.message : `${issuer} is not a browserid primary`;
     return fail('no-public-key', `can't get public key for ${issuer}: ${why}`);
   }
 }
@@ -87,6 +91,34 @@ async function checkAuthority(issuer: string, domain: string, options: VerifyOpt
     fail('issuer-not-authoritative', `issuer '${issuer}' may not speak for emails from '${domain}'`);
 }
 
+/** Principal rules of step 7: the address the certificate vouches for, and whether it is verified. */
+function principalOf(cert: ReturnType<typeof readCertificate>, options: VerifyOptions): string {
+  const { email, unverifiedEmail } = cert.principal;
+  if (email === undefined && unverifiedEmail !== undefined && !options.allowUnverified)
+    fail('unverified-email');
+  const address = email ?? unverifiedEmail;
+  if (address === undefined) fail('missing-email');
+  if (!isEmail(address)) fail('invalid-email');
+  return address;
+}
+
+/**
+ * The checks that need no key, run before an issuer's key is fetched: the original fetched first (so any
+ * certificate made the service fetch from any issuer), we fetch only for assertions that could pass.
+ * Reasons differ from the original's only for assertions that fail both ways.
+ */
+function checkBeforeFetching(
+  cert: ReturnType<typeof readCertificate>,
+  assertion: ReturnType<typeof readAssertion>,
+  options: VerifyOptions,
+  now: number,
+): void {
+  checkTimes(cert.issuedAt, cert.expiresAt, now);
+  checkTimes(assertion.issuedAt, assertion.expiresAt, now);
+  compareAudiences(options.audience, assertion.audience ?? '');
+  principalOf(cert, options);
+}
+
 /** Verifies `backed` (`cert~assertion`) for `options.audience`. Throws a BrowserIdError on any failure. */
 export async function verifyBackedAssertion(
   backed: unknown,
@@ -100,6 +132,7 @@ export async function verifyBackedAssertion(
 
   // Our own key needs no lookup; skipping the await keeps the common case free of microtask hops.
   const local = isAliasOfFallback(cert.issuer, options) ? options.fallbackKey : undefined;
+  if (local === undefined) checkBeforeFetching(cert, assertion, options, now);
   const rootKey = local ?? (await issuerKey(cert.issuer, options));
   checkSignature(cert.jws, rootKey);
   checkTimes(cert.issuedAt, cert.expiresAt, now);
@@ -108,19 +141,13 @@ export async function verifyBackedAssertion(
 
   compareAudiences(options.audience, assertion.audience ?? '');
 
-  const { email, unverifiedEmail } = cert.principal;
-  if (email === undefined && unverifiedEmail !== undefined && !options.allowUnverified)
-    fail('unverified-email');
-  const address = email ?? unverifiedEmail;
-  if (address === undefined) fail('missing-email');
-  if (!isEmail(address)) fail('invalid-email');
-
+  const address = principalOf(cert, options);
   const domain = emailDomain(address);
   if (!isAliasOfFallback(cert.issuer, options) && cert.issuer !== domain)
     await checkAuthority(cert.issuer, domain, options);
   return {
     email: address,
-    verified: email !== undefined,
+    verified: cert.principal.email !== undefined,
     audience: options.audience,
     expires: assertion.expiresAt ?? 0,
     issuer: cert.issuer,

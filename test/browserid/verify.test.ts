@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundle, createAssertion } from '../../src/browserid/assertion.ts';
 import { certifyPublicKey, type Principal } from '../../src/browserid/certificate.ts';
+import { fail } from '../../src/browserid/errors.ts';
 import { generateKeypair, type PublicKey, type SecretKey } from '../../src/browserid/keys.ts';
 import {
   checkBackedAssertion,
@@ -26,11 +27,11 @@ function directory(docs: Record<string, Doc>): IssuerDirectory & { lookups: stri
     const seen: string[] = [];
     for (let current = domain; ;) {
       lookups.push(current);
-      if (seen.includes(current)) throw new Error('Circular reference in delegating authority');
+      if (seen.includes(current)) fail('delegation-loop', 'Circular reference in delegating authority');
       seen.push(current);
       const doc = docs[current];
-      if (doc === undefined) throw new Error(`${current} is not a browserid primary`);
-      if (doc === 'disabled') throw new Error(`${current} has disabled browserid support`);
+      if (doc === undefined) fail('discovery-failed', `${current} is not a browserid primary`);
+      if (doc === 'disabled') fail('no-public-key', `${current} has disabled browserid support`);
       if ('authority' in doc) current = doc.authority;
       else return { key: doc, authority: current };
     }

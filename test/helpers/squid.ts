@@ -54,8 +54,14 @@ const answers = (port: number): Promise<boolean> =>
     });
   });
 
-/** Starts `squid -N` on a free loopback port; `hosts` maps names to the addresses squid should use. */
-export async function startSquid(hosts: Record<string, string>): Promise<Squid> {
+/**
+ * Starts `squid -N` on a free loopback port; `hosts` maps names to the addresses squid should use;
+ * `access` lines go before the test's own allow rule (e.g. the egress ACLs of docs/discovery.md).
+ */
+export async function startSquid(
+  hosts: Record<string, string>,
+  { access = [] }: { access?: readonly string[] } = {},
+): Promise<Squid> {
   const dir = mkdtempSync(join(tmpdir(), 'persona-squid-'));
   const port = await freePort();
   const at = (file: string) => join(dir, file);
@@ -83,6 +89,7 @@ export async function startSquid(hosts: Record<string, string>): Promise<Squid> 
       // Names outside the hosts file go nowhere: no query leaves the machine.
       'dns_nameservers 127.0.0.1',
       'acl localsrc src 127.0.0.0/8',
+      ...access,
       'http_access allow localsrc',
       'http_access deny all',
       // TERM ends it at once instead of after the default 30 s grace.
