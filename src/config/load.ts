@@ -61,9 +61,14 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Values that win over everything (tests, the supervisor). */
   readonly overrides?: Partial<Record<SettingName, unknown>>;
+  /**
+   * The tiers this process runs, when it knows: production needs SMTP only where mail is sent (the
+   * dbwriter). Absent means any tier, so the requirement holds.
+   */
+  readonly tiers?: readonly string[];
 }
 
-export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
+export function loadConfig({ env = process.env, overrides = {}, tiers }: LoadOptions = {}): Config {
   const file = env.PERSONA_CONFIG ? readFile(env.PERSONA_CONFIG) : {};
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -102,6 +107,12 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
     if (devOnly.length > 0) {
       throw new ConfigError(
         `invalid configuration: ${devOnly.map((n) => settings[n].env).join(', ')} may not be enabled with PERSONA_ENV=production`,
+      );
+    }
+    // Without SMTP, mail goes to the console and the development mailbox: live links in logs and on disk.
+    if (result.smtpUrl === '' && (tiers === undefined || tiers.includes('dbwriter'))) {
+      throw new ConfigError(
+        `invalid configuration: ${settings.smtpUrl.env} must be set with PERSONA_ENV=production (without it, verification links would be printed instead of mailed)`,
       );
     }
   }

@@ -12,7 +12,7 @@ import Fastify, {
   type FastifyRequest,
   type RawServerDefault,
 } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { plainBody, ServiceError } from './errors.ts';
 import { monitorEventLoopLag } from './load-shedding.ts';
 import { createMetrics, type TierMetrics } from './metrics.ts';
@@ -57,24 +57,43 @@ export interface TierApp {
   readonly logger: Logger;
 }
 
-export function createLogger(tier: string, level = 'info'): Logger {
-  return pino({
-    level,
-    base: { tier },
-    redact: {
-      paths: [
-        'req.headers.cookie',
-        'req.headers.authorization',
-        'req.headers["x-persona-signature"]',
-        'res.headers["set-cookie"]',
-        '*.password',
-        '*.pass',
-        '*.oldpass',
-        '*.newpass',
-      ],
-      censor: '[redacted]',
+/** A URL without its query string: emailed links carry their token there (SPEC §4.8). */
+const withoutQuery = (url: string | undefined): string => (url ?? '').split('?', 1)[0] ?? '';
+
+export function createLogger(tier: string, level = 'info', destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { tier },
+      serializers: {
+        // What Fastify logs of a request on its own (aborts, client errors): never the query string.
+        req: (req: { method?: string; url?: string; id?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: withoutQuery(req.url),
+        }),
+      },
+      redact: {
+        paths: [
+          'req.headers.cookie',
+          'req.headers.authorization',
+          'req.headers["x-persona-signature"]',
+          'res.headers["set-cookie"]',
+          '*.password',
+          '*.pass',
+          '*.oldpass',
+          '*.newpass',
+          // Verification tokens and the links that carry them, wherever a log line names them.
+          'token',
+          '*.token',
+          'link',
+          '*.link',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    destination,
+  );
 }
 
 function withTimeout(check: HealthCheck, ms: number): Promise<unknown> {

@@ -87,7 +87,11 @@ test('a production config refuses development-only features', () => {
       }),
     /PERSONA_SHIMMED_PRIMARIES may not be enabled/,
   );
-  assert.equal(loadConfig({ env: { PERSONA_ENV: 'production' } }).fakeVerification, false);
+  assert.equal(
+    loadConfig({ env: { PERSONA_ENV: 'production', PERSONA_SMTP_URL: 'smtp://mail.example:25' } })
+      .fakeVerification,
+    false,
+  );
 });
 
 test('docs/configuration.md documents every setting', () => {
