@@ -10,13 +10,19 @@ import type { TierFastify } from '../http/app.ts';
 import { DatabaseUnavailableError, StorageError } from '../db/read.ts';
 import { ServiceError } from '../http/errors.ts';
 import type { Tier } from '../http/tier-auth.ts';
-import { operations, type Operation, type OperationName } from './catalogue.ts';
+import {
+  operations,
+  type ArgsOf,
+  type Operation,
+  type OperationName,
+  type ResponseOf,
+} from './catalogue.ts';
 import { sessionCookieHeader, type AuthLevel, type Session, type SessionCodec } from './session.ts';
 import { validateArgs, ValidationError } from './validate.ts';
 
-export interface WsapiContext {
-  /** Validated arguments. */
-  readonly args: Record<string, unknown>;
+export interface WsapiContext<N extends OperationName = OperationName> {
+  /** The arguments, validated by the op's declaration (src/wsapi/catalogue.ts). */
+  readonly args: ArgsOf<N>;
   /** The session; handlers change it in place and it is saved after the handler. */
   session: Session;
   readonly request: FastifyRequest;
@@ -30,8 +36,16 @@ export interface WsapiContext {
   logout(): void;
 }
 
-/** A handler returns the JSON object to answer, or nothing after answering through `reply` itself. */
-export type WsapiHandler = (ctx: WsapiContext) => Promise<object | undefined>;
+/**
+ * A handler returns its op's declared answer (a JSON object, or the text of a text op), or nothing after
+ * answering through `reply` itself (a status other than 200).
+ */
+export type WsapiHandler<N extends OperationName> = (ctx: WsapiContext<N>) => Promise<ResponseOf<N> | undefined>;
+
+/** Handlers by op name, each typed by its op's declaration. */
+export type WsapiHandlers = { readonly [N in OperationName]?: WsapiHandler<N> };
+/** The handlers of exactly the ops `N`. */
+export type HandlersOf<N extends OperationName> = { readonly [K in N]: WsapiHandler<K> };
 
 export interface WsapiDeps {
   readonly codec: SessionCodec;
@@ -83,7 +97,7 @@ interface SessionState {
 export function registerWsapi(
   app: TierFastify,
   deps: WsapiDeps,
-  handlers: Partial<Record<OperationName, WsapiHandler>>,
+  handlers: WsapiHandlers,
 ): void {
   const clock = deps.now ?? Date.now;
   const states = new WeakMap<FastifyRequest, SessionState>();
@@ -115,7 +129,8 @@ export function registerWsapi(
     done(null, payload);
   };
 
-  for (const [name, handler] of Object.entries(handlers) as [OperationName, WsapiHandler][]) {
+  // Each handler is typed by its own op; here they are served alike.
+  for (const [name, handler] of Object.entries(handlers) as [OperationName, WsapiHandler<OperationName>][]) {
     const op: Operation = operations[name];
     app.route({
       method: op.method,
@@ -152,7 +167,7 @@ export function registerWsapi(
 
           const params = (op.method === 'GET' ? request.query : request.body) as
             Record<string, unknown> | undefined;
-          if (op.method === 'POST' && !op.internal) {
+          if (op.csrf) {
             const csrf = state.session.csrf;
             if (!csrf) throw new ServiceError('forbidden', 'no cookie');
             const sent = params?.csrf;
@@ -162,7 +177,7 @@ export function registerWsapi(
           if (op.auth === 'assertion' && level === undefined) throw bad('requires authentication');
           if (op.auth === 'password' && level !== 'password') throw bad('requires authentication');
 
-          let args: Record<string, unknown>;
+          let args: ArgsOf<OperationName>;
           try {
             args = validateArgs(op, params ?? {});
           } catch (err) {
@@ -204,6 +219,7 @@ export function registerWsapi(
           const result = await handler(ctx);
           if (reply.sent) return;
           if (result === undefined) throw new Error(`${name} answered nothing`);
+          if (op.text) return await reply.type('text/plain').send(result);
           if (typeof result !== 'object' || Array.isArray(result))
             throw new Error('wsapi responses must be JSON objects');
           return await reply.send(result);

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { operations, type Operation } from '../../src/wsapi/catalogue.ts';
+import { argNames, operations, type Operation } from '../../src/wsapi/catalogue.ts';
 import { browser } from '../helpers/browser.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
@@ -54,7 +54,7 @@ const garbageValue = (depth = 0): unknown =>
   ])();
 
 function bodiesFor(op: Operation, csrf: string): { type: string; body: string }[] {
-  const names = [...Object.keys(op.args ?? {}), 'csrf', '__proto__', 'constructor'];
+  const names = [...argNames(op), 'csrf', '__proto__', 'constructor'];
   const out: { type: string; body: string }[] = [];
   for (let i = 0; i < 110; i++) {
     const fields: Record<string, unknown> = {};
@@ -120,7 +120,7 @@ test('every op and /verify answers garbage with a 4xx and a reason; nothing cras
       } else {
         for (let i = 0; i < 120; i++) {
           const query = new URLSearchParams();
-          for (const arg of [...Object.keys(op.args ?? {}), 'x'])
+          for (const arg of [...argNames(op), 'x'])
             if (random() < 0.7) query.append(arg, String(garbageValue()));
           calls.push(() => send('GET', `/wsapi/${name}?${query.toString()}`));
         }

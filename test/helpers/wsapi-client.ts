@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { request } from 'undici';
 import { answerOf, type Answer } from './browser.ts';
+import { checkWsapiAnswer } from './contract.ts';
 import { signTierRequest, type Tier } from '../../src/http/tier-auth.ts';
 import type { Session, SessionCodec } from '../../src/wsapi/session.ts';
 
@@ -62,7 +63,9 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     for (const line of [set ?? []].flat()) {
       if (line.startsWith(`${name}=`)) cookie = line.slice(name.length + 1).split(';', 1)[0] ?? '';
     }
-    return answerOf(res);
+    const answer = await answerOf(res);
+    checkWsapiAnswer(url, answer);
+    return answer;
   };
 
   const client: WsapiClient = {

@@ -33,6 +33,7 @@ import { createSessionCodec, generateCookieSecret, type SessionCodec } from '../
 import { buildDbwriter, type DbwriterDeps } from '../../src/tiers/dbwriter/index.ts';
 import { buildKeysigner } from '../../src/tiers/keysigner/index.ts';
 import { buildWebhead, type WebheadDeps } from '../../src/tiers/webhead/index.ts';
+import { checkWsapiAnswer } from '../helpers/contract.ts';
 
 export const PUBLIC_URL = 'https://login.persona.test';
 export const ISSUER = 'login.persona.test';
@@ -221,9 +222,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const signature = sign
       ? signTierRequest('router', keys.router.privateKey, callee, { method, url: path, body })
       : {};
-    return answerOf(
+    const answer = await answerOf(
       await request(`${target}${path}`, { method, headers: { ...headers, ...signature }, body }),
     );
+    checkWsapiAnswer(path, answer);
+    return answer;
   };
 
   const browserFor =

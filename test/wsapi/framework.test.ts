@@ -25,20 +25,26 @@ async function start() {
         ctx.session.csrf ??= newCsrfToken();
         return {
           csrf_token: ctx.session.csrf,
+          server_time: ctx.now,
           authenticated: ctx.session.userid !== undefined,
+          has_password: true,
+          domain_key_creation_time: 0,
+          random_seed: '',
+          data_sample_rate: 0,
+          cookies: true,
           userid: ctx.session.userid,
         };
       },
       authenticate_user: async (ctx) => {
-        ctx.authenticate(7, 'password', resets.get(7) ?? 0, ctx.args.ephemeral === true);
-        return { success: true, userid: 7 };
+        ctx.authenticate(7, 'password', resets.get(7) ?? 0, ctx.args.ephemeral);
+        return { success: true, userid: 7, suppress_ask_if_users_computer: false };
       },
       auth_with_assertion: async (ctx) => {
         ctx.authenticate(7, 'assertion', resets.get(7) ?? 0, false);
-        return { success: true };
+        return { success: true, userid: 7, suppress_ask_if_users_computer: false };
       },
       list_emails: async () => ({ success: true, emails: ['a@example.com'] }),
-      cert_key: async () => ({ success: true }),
+      cert_key: async () => 'a.certificate.here',
       logout: async (ctx) => {
         ctx.logout();
         return { success: true };

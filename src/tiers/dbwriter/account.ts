@@ -4,7 +4,7 @@
  */
 import { BrowserIdError } from '../../browserid/index.ts';
 import { ServiceError } from '../../http/errors.ts';
-import { sessionUser, textArg, type Handlers, type Kit } from './kit.ts';
+import { sessionUser, type Handlers, type Kit } from './kit.ts';
 
 export function accountHandlers(kit: Kit): Handlers {
   const { writer, hasher, primaries } = kit;
@@ -12,8 +12,8 @@ export function accountHandlers(kit: Kit): Handlers {
   return {
     async update_password(ctx) {
       const userid = sessionUser(ctx);
-      const oldpass = textArg(ctx, 'oldpass');
-      const newpass = textArg(ctx, 'newpass');
+      const oldpass = ctx.args.oldpass;
+      const newpass = ctx.args.newpass;
       try {
         const auth = await writer.checkAuth(userid);
         if (!auth?.hash) return { success: false, reason: 'no password set for user' };
@@ -48,7 +48,7 @@ export function accountHandlers(kit: Kit): Handlers {
     async remove_email(ctx) {
       const userid = sessionUser(ctx);
       // Not the owner: the data layer refuses, answered 400 with its reason. The last address may go.
-      await writer.removeEmail(userid, textArg(ctx, 'email'));
+      await writer.removeEmail(userid, ctx.args.email);
       ctx.request.log.info({ event: 'email_removed', userid }, 'address removed');
       return { success: true };
     },
@@ -65,7 +65,7 @@ export function accountHandlers(kit: Kit): Handlers {
       const userid = sessionUser(ctx);
       let email: string;
       try {
-        email = await primaries.verifyAssertion(textArg(ctx, 'assertion'));
+        email = await primaries.verifyAssertion(ctx.args.assertion);
       } catch (err) {
         if (!(err instanceof BrowserIdError)) throw err;
         ctx.request.log.info({ event: 'primary_assertion_refused', code: err.code }, err.message);
@@ -79,7 +79,7 @@ export function accountHandlers(kit: Kit): Handlers {
 
     async used_address_as_primary(ctx) {
       const userid = sessionUser(ctx);
-      const email = textArg(ctx, 'email');
+      const email = ctx.args.email;
       if (!(await writer.userOwnsEmail(userid, email)))
         throw new ServiceError('bad-request', 'that email does not belong to you');
       if (!(await primaries.isPrimary(email)))

@@ -8,7 +8,13 @@ import { StorageError } from '../../db/write.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { WsapiContext } from '../../wsapi/framework.ts';
 import type { Session } from '../../wsapi/session.ts';
-import { optionalTextArg, textArg, type Handlers, type Kit } from './kit.ts';
+import type { Handlers, Kit } from './kit.ts';
+
+type Completion =
+  | 'complete_user_creation'
+  | 'complete_email_confirmation'
+  | 'complete_reset'
+  | 'complete_transition';
 
 type PendingField = 'pendingCreation' | 'pendingAddition' | 'pendingReset' | 'pendingReverification';
 
@@ -28,8 +34,8 @@ export function completionHandlers(kit: Kit): Handlers {
   const { writer, hasher } = kit;
 
   /** Password proof against the staged hash (or the account's); 401 as the original when missing or wrong. */
-  async function provePassword(ctx: WsapiContext, hash: string | null, missing: string): Promise<void> {
-    const pass = optionalTextArg(ctx, 'pass');
+  async function provePassword(ctx: WsapiContext<Completion>, hash: string | null, missing: string): Promise<void> {
+    const pass = ctx.args.pass;
     if (pass === undefined) throw authRequired(missing);
     if (hash === null || !(await hasher.compare(pass, hash))) {
       ctx.request.log.info(
@@ -52,7 +58,7 @@ export function completionHandlers(kit: Kit): Handlers {
 
   return {
     async complete_user_creation(ctx) {
-      const token = textArg(ctx, 'token');
+      const token = ctx.args.token;
       const auth = await writer.authForVerificationSecret(token);
       if (auth === undefined) {
         forgetPending(ctx.session, token, ['pendingCreation']);
@@ -68,7 +74,7 @@ export function completionHandlers(kit: Kit): Handlers {
     },
 
     async complete_email_confirmation(ctx) {
-      const token = textArg(ctx, 'token');
+      const token = ctx.args.token;
       const fields: PendingField[] = ['pendingAddition', 'pendingReverification'];
       const auth = await writer.authForVerificationSecret(token);
       if (auth === undefined) {
@@ -88,7 +94,7 @@ export function completionHandlers(kit: Kit): Handlers {
     },
 
     async complete_reset(ctx) {
-      const token = textArg(ctx, 'token');
+      const token = ctx.args.token;
       const auth = await writer.authForVerificationSecret(token);
       if (auth === undefined) {
         forgetPending(ctx.session, token, ['pendingReset']);
@@ -100,7 +106,7 @@ export function completionHandlers(kit: Kit): Handlers {
         if (ctx.session.pendingReset !== token) await provePassword(ctx, auth.hash, 'Provide your password');
       } else {
         // New flow: the link proves the address; `pass` is the new password.
-        const pass = optionalTextArg(ctx, 'pass');
+        const pass = ctx.args.pass;
         if (pass === undefined) throw authRequired('Provide your password');
         newHash = await hasher.hash(pass);
       }
@@ -114,7 +120,7 @@ export function completionHandlers(kit: Kit): Handlers {
     },
 
     async complete_transition(ctx) {
-      const token = textArg(ctx, 'token');
+      const token = ctx.args.token;
       const auth = await writer.authForVerificationSecret(token);
       if (auth === undefined) {
         forgetPending(ctx.session, token, ['pendingReset']);

@@ -5,9 +5,7 @@
  */
 import { ServiceError } from '../../http/errors.ts';
 import { bucketPrefix } from '../../wsapi/rate-limits.ts';
-import { textArg, type Handlers, type Kit } from './kit.ts';
-
-const userArg = (args: Record<string, unknown>): number => args.userid as number;
+import type { Handlers, Kit } from './kit.ts';
 
 export function internalHandlers(kit: Kit): Handlers {
   const { writer, hasher } = kit;
@@ -16,7 +14,7 @@ export function internalHandlers(kit: Kit): Handlers {
     async create_account_with_assertion(ctx) {
       // First sign-in through a primary: an account without a password. A racing sign-in for the same
       // address gets the account the other one made.
-      const account = await writer.createUserWithPrimaryEmail(textArg(ctx, 'email'));
+      const account = await writer.createUserWithPrimaryEmail(ctx.args.email);
       if (account.created)
         ctx.request.log.info(
           { event: 'account_created', userid: account.userId, via: 'primary' },
@@ -26,28 +24,28 @@ export function internalHandlers(kit: Kit): Handlers {
     },
 
     async user_used_email_as(ctx) {
-      const userid = userArg(ctx.args);
-      const email = textArg(ctx, 'email');
+      const userid = ctx.args.userid;
+      const email = ctx.args.email;
       if (!(await writer.userOwnsEmail(userid, email)))
         throw new ServiceError('bad-request', 'that email does not belong to you');
-      await writer.updateEmailLastUsedAs(email, ctx.args.used_as === 'primary' ? 'primary' : 'secondary');
+      await writer.updateEmailLastUsedAs(email, ctx.args.used_as);
       return { success: true };
     },
 
     async increment_failed_auth_tries(ctx) {
-      await writer.incAuthFailures(userArg(ctx.args));
+      await writer.incAuthFailures(ctx.args.userid);
       return { success: true };
     },
 
     async reset_failed_auth_tries(ctx) {
       // Writes only when there were failures (SPEC §4.7).
-      await writer.clearAuthFailures(userArg(ctx.args));
+      await writer.clearAuthFailures(ctx.args.userid);
       return { success: true };
     },
 
     async rehash_password(ctx) {
-      const userid = userArg(ctx.args);
-      const pass = textArg(ctx, 'pass');
+      const userid = ctx.args.userid;
+      const pass = ctx.args.pass;
       // The password is checked again against the hash stored now: had it changed since the webhead's
       // check, a rehash of the old password would undo the change.
       const auth = await writer.checkAuth(userid);
@@ -59,7 +57,7 @@ export function internalHandlers(kit: Kit): Handlers {
     },
 
     async hit_rate_limit(ctx) {
-      const bucket = textArg(ctx, 'bucket').toLowerCase();
+      const bucket = ctx.args.bucket.toLowerCase();
       const prefix = bucketPrefix(bucket);
       const limit = prefix === undefined ? undefined : kit.rateLimits.get(prefix);
       if (prefix === undefined || limit === undefined)
@@ -76,12 +74,12 @@ export function internalHandlers(kit: Kit): Handlers {
     },
 
     async saw_idp(ctx) {
-      await writer.updateIDPLastSeen(textArg(ctx, 'domain'));
+      await writer.updateIDPLastSeen(ctx.args.domain);
       return { success: true };
     },
 
     async forget_idp(ctx) {
-      await writer.forgetIDP(textArg(ctx, 'domain'));
+      await writer.forgetIDP(ctx.args.domain);
       return { success: true };
     },
   };

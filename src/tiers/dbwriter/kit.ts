@@ -7,8 +7,7 @@ import type { RateLimit, Writer } from '../../db/write.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { VerificationMail } from '../../mail/index.ts';
 import type { PasswordHasher } from '../../passwords/index.ts';
-import type { WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
-import type { OperationName } from '../../wsapi/catalogue.ts';
+import type { WsapiContext, WsapiHandlers } from '../../wsapi/framework.ts';
 import type { Primaries } from './primary.ts';
 
 export interface Kit {
@@ -25,7 +24,7 @@ export interface Kit {
   sendMail(ctx: WsapiContext, mail: VerificationMail): void;
 }
 
-export type Handlers = Partial<Record<OperationName, WsapiHandler>>;
+export type Handlers = WsapiHandlers;
 
 const tooMany = (reason: string) => new ServiceError('too-many-requests', reason);
 
@@ -61,9 +60,3 @@ export function sessionUser(ctx: WsapiContext): number {
   if (userid === undefined) throw new ServiceError('bad-request', 'requires authentication');
   return userid;
 }
-
-/** A validated string argument (the catalogue declared its type; the framework checked it). */
-export const textArg = (ctx: WsapiContext, name: string): string => ctx.args[name] as string;
-
-export const optionalTextArg = (ctx: WsapiContext, name: string): string | undefined =>
-  ctx.args[name] as string | undefined;

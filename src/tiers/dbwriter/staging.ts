@@ -9,9 +9,7 @@
 import {
   limitStaging,
   throttleAddress,
-  optionalTextArg,
   sessionUser,
-  textArg,
   type Handlers,
   type Kit,
 } from './kit.ts';
@@ -21,13 +19,13 @@ export function stagingHandlers(kit: Kit): Handlers {
 
   return {
     async stage_user(ctx) {
-      const email = textArg(ctx, 'email');
-      const site = textArg(ctx, 'site');
+      const email = ctx.args.email;
+      const site = ctx.args.site;
       await limitStaging(kit, ctx);
       await throttleAddress(kit, ctx, email);
       // Staging a user signs out whoever this browser was.
       ctx.logout();
-      const hash = await hasher.hash(textArg(ctx, 'pass'));
+      const hash = await hasher.hash(ctx.args.pass);
       if (ctx.args.allowUnverified === true) {
         // The experimental unverified sign-up: the account exists now with its address unverified, and
         // this browser is signed in with the password just chosen, so it can get `unverified-email`
@@ -48,8 +46,8 @@ export function stagingHandlers(kit: Kit): Handlers {
 
     async stage_email(ctx) {
       const userid = sessionUser(ctx);
-      const email = textArg(ctx, 'email');
-      const pass = optionalTextArg(ctx, 'pass');
+      const email = ctx.args.email;
+      const pass = ctx.args.pass;
       await limitStaging(kit, ctx);
       await throttleAddress(kit, ctx, email);
       // A password is chosen with the first secondary address of an account made through a primary,
@@ -63,13 +61,13 @@ export function stagingHandlers(kit: Kit): Handlers {
       const hash = pass === undefined ? null : await hasher.hash(pass);
       const token = await writer.stageEmail(userid, email, hash);
       ctx.session.pendingAddition = token;
-      kit.sendMail(ctx, { kind: 'add', to: email, token, site: textArg(ctx, 'site') });
+      kit.sendMail(ctx, { kind: 'add', to: email, token, site: ctx.args.site });
       ctx.request.log.info({ event: 'email_staged', userid }, 'address addition staged');
       return { success: true };
     },
 
     async stage_reset(ctx) {
-      const email = textArg(ctx, 'email');
+      const email = ctx.args.email;
       await limitStaging(kit, ctx);
       await throttleAddress(kit, ctx, email);
       const userid = await writer.emailToUID(email);
@@ -78,14 +76,14 @@ export function stagingHandlers(kit: Kit): Handlers {
       // New flow: the password is chosen on the landing page; null clears one an older staging left.
       const token = await writer.stageEmail(userid, email, null);
       ctx.session.pendingReset = token;
-      kit.sendMail(ctx, { kind: 'reset', to: email, token, site: textArg(ctx, 'site') });
+      kit.sendMail(ctx, { kind: 'reset', to: email, token, site: ctx.args.site });
       ctx.request.log.info({ event: 'reset_staged', userid }, 'password reset staged');
       return { success: true };
     },
 
     async stage_reverify(ctx) {
       const userid = sessionUser(ctx);
-      const email = textArg(ctx, 'email');
+      const email = ctx.args.email;
       // Not throttled per address, as the original; the per-IP limit still applies.
       await limitStaging(kit, ctx);
       if (!(await writer.userOwnsEmail(userid, email)))
@@ -93,22 +91,22 @@ export function stagingHandlers(kit: Kit): Handlers {
       if (await writer.emailIsVerified(email)) return { success: false, reason: 'email is already verified' };
       const token = await writer.stageEmail(userid, email, null);
       ctx.session.pendingReverification = token;
-      kit.sendMail(ctx, { kind: 'reverify', to: email, token, site: textArg(ctx, 'site') });
+      kit.sendMail(ctx, { kind: 'reverify', to: email, token, site: ctx.args.site });
       ctx.request.log.info({ event: 'reverify_staged', userid }, 're-verification staged');
       return { success: true };
     },
 
     async stage_transition(ctx) {
-      const email = textArg(ctx, 'email');
+      const email = ctx.args.email;
       await limitStaging(kit, ctx);
       await throttleAddress(kit, ctx, email);
       const userid = await writer.emailToUID(email);
       if (userid === undefined) return { success: false, reason: 'No such email address.' };
       ctx.logout();
-      const hash = await hasher.hash(textArg(ctx, 'pass'));
+      const hash = await hasher.hash(ctx.args.pass);
       const token = await writer.stageEmail(userid, email, hash);
       ctx.session.pendingReset = token;
-      kit.sendMail(ctx, { kind: 'transition', to: email, token, site: textArg(ctx, 'site') });
+      kit.sendMail(ctx, { kind: 'transition', to: email, token, site: ctx.args.site });
       ctx.request.log.info({ event: 'transition_staged', userid }, 'transition staged');
       return { success: true };
     },

@@ -4,12 +4,12 @@
  */
 import { REQUEST_ID_HEADER } from '../../http/app.ts';
 import { ServiceError } from '../../http/errors.ts';
-import type { WsapiHandler } from '../../wsapi/framework.ts';
+import type { HandlersOf, WsapiHandler } from '../../wsapi/framework.ts';
 import type { Runtime } from './runtime.ts';
 
-export function certificateHandlers(rt: Runtime): Record<'cert_key', WsapiHandler> {
-  const certKey: WsapiHandler = async (ctx) => {
-    const email = ctx.args.email as string;
+export function certificateHandlers(rt: Runtime): HandlersOf<'cert_key'> {
+  const certKey: WsapiHandler<'cert_key'> = async (ctx) => {
+    const email = ctx.args.email;
     const userid = ctx.session.userid;
     const info = await rt.reader.emailInfo(email);
     if (info === undefined || info.userId !== userid)
@@ -50,8 +50,7 @@ export function certificateHandlers(rt: Runtime): Record<'cert_key', WsapiHandle
       );
     }
     ctx.request.log.info({ event: 'cert_key', userid, ephemeral: ctx.args.ephemeral }, 'key certified');
-    await ctx.reply.type('text/plain').send(signed.body.toString('utf8'));
-    return undefined;
+    return signed.body.toString('utf8');
   };
   return { cert_key: certKey };
 }

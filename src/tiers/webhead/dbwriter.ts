@@ -1,6 +1,7 @@
 /**
  * The webhead's calls to the dbwriter's internal ops (SPEC §2: the webhead never writes). Each is a signed
- * POST with JSON arguments naming the user explicitly (src/wsapi/catalogue.ts). Calls made in the
+ * POST with JSON arguments naming the user explicitly, typed and its answer checked by the op's declaration
+ * (src/wsapi/catalogue.ts). Calls made in the
  * background never fail the request that caused them; they are logged (without their arguments, which
  * can hold a password) and awaited when the app closes.
  */
@@ -8,26 +9,17 @@ import type { FastifyBaseLogger } from 'fastify';
 import { REQUEST_ID_HEADER } from '../../http/app.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { Upstream } from '../../http/upstream.ts';
-import type { EmailType } from '../../db/read.ts';
+import {
+  operations,
+  type ArgsIn,
+  type InternalOperationName,
+  type ResponseOf,
+} from '../../wsapi/catalogue.ts';
 
-export interface InternalArgs {
-  create_account_with_assertion: { email: string };
-  user_used_email_as: { userid: number; email: string; used_as: EmailType };
-  increment_failed_auth_tries: { userid: number };
-  reset_failed_auth_tries: { userid: number };
-  rehash_password: { userid: number; pass: string };
-  hit_rate_limit: { bucket: string };
-  saw_idp: { domain: string };
-  forget_idp: { domain: string };
-}
-
-export type InternalOp = keyof InternalArgs;
-
-export interface InternalAnswer {
-  readonly status: number;
-  /** The JSON object answered, if the body was one. */
-  readonly body: Readonly<Record<string, unknown>> | undefined;
-}
+/** The dbwriter's answer: 200 with the body its declaration promises, or a refusal's status. */
+export type InternalAnswer<Op extends InternalOperationName> =
+  | { readonly ok: true; readonly body: ResponseOf<Op> }
+  | { readonly ok: false; readonly status: number };
 
 export interface RateLimitAnswer {
   readonly allowed: boolean;
@@ -37,11 +29,15 @@ export interface RateLimitAnswer {
 
 export interface DbwriterClient {
   /** Rejects with 503 `dbwriter unavailable` when no instance answers or one answers 5xx. */
-  call<Op extends InternalOp>(op: Op, args: InternalArgs[Op], requestId?: string): Promise<InternalAnswer>;
-  /** Not awaited by the request; failures are logged on `log`. The promise settles when done, never rejects. */
-  inBackground<Op extends InternalOp>(
+  call<Op extends InternalOperationName>(
     op: Op,
-    args: InternalArgs[Op],
+    args: ArgsIn<Op>,
+    requestId?: string,
+  ): Promise<InternalAnswer<Op>>;
+  /** Not awaited by the request; failures are logged on `log`. The promise settles when done, never rejects. */
+  inBackground<Op extends InternalOperationName>(
+    op: Op,
+    args: ArgsIn<Op>,
     log: FastifyBaseLogger,
     requestId?: string,
   ): Promise<void>;
@@ -53,12 +49,9 @@ export interface DbwriterClient {
 
 const unavailable = () => new ServiceError('upstream-unavailable', 'dbwriter unavailable');
 
-function parseObject(body: Buffer): Record<string, unknown> | undefined {
+function parseJson(body: Buffer): unknown {
   try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
@@ -78,7 +71,11 @@ export function createDbwriterClient(upstream: Upstream): DbwriterClient {
       body: JSON.stringify(args),
     });
     if (res.status >= 500) throw unavailable();
-    return { status: res.status, body: parseObject(res.body) };
+    if (res.status !== 200) return { ok: false, status: res.status };
+    // A 200 outside the declaration is a disagreement between the tiers' versions, not an answer.
+    const body = operations[op].response.safeParse(parseJson(res.body));
+    if (!body.success) throw new Error(`the dbwriter answered ${op} outside its declaration`);
+    return { ok: true, body: body.data as ResponseOf<typeof op> };
   };
 
   return {
@@ -86,8 +83,7 @@ export function createDbwriterClient(upstream: Upstream): DbwriterClient {
     inBackground(op, args, log, requestId) {
       const work = call(op, args, requestId).then(
         (answer) => {
-          if (answer.status !== 200)
-            log.warn({ op, status: answer.status }, 'dbwriter refused an internal call');
+          if (!answer.ok) log.warn({ op, status: answer.status }, 'dbwriter refused an internal call');
         },
         (err: unknown) => {
           log.warn({ op, why: err instanceof Error ? err.message : String(err) }, 'internal call failed');
@@ -99,10 +95,8 @@ export function createDbwriterClient(upstream: Upstream): DbwriterClient {
     async hitRateLimit(bucket, requestId) {
       const answer = await call('hit_rate_limit', { bucket }, requestId);
       // A refusal here is a disagreement between the tiers (an unknown bucket), not an outage.
-      if (answer.status !== 200 || typeof answer.body?.allowed !== 'boolean')
-        throw new Error(`the dbwriter answered hit_rate_limit with ${answer.status}`);
-      const resetAt = answer.body.resetAt;
-      return { allowed: answer.body.allowed, resetAt: typeof resetAt === 'number' ? resetAt : undefined };
+      if (!answer.ok) throw new Error(`the dbwriter answered hit_rate_limit with ${answer.status}`);
+      return { allowed: answer.body.allowed, resetAt: answer.body.resetAt };
     },
     async drain() {
       await Promise.allSettled([...running]);

@@ -4,7 +4,7 @@
  */
 import { BrowserIdError, emailDomain } from '../../browserid/index.ts';
 import type { DiscoveryResult } from '../../browserid/discovery.ts';
-import type { WsapiHandler } from '../../wsapi/framework.ts';
+import type { HandlersOf, WsapiHandler } from '../../wsapi/framework.ts';
 import { addressState, idpBookkeeping } from './address-info.ts';
 import { DAY_MS, type Runtime } from './runtime.ts';
 
@@ -12,14 +12,14 @@ const OFFLINE_GRACE_MS = 5 * DAY_MS;
 // The idp row only needs to be younger than the grace period; refreshing hourly keeps writes rare.
 const IDP_REFRESH_MS = 3_600_000;
 
-export function lookupHandlers(rt: Runtime): Record<'address_info' | 'have_email', WsapiHandler> {
+export function lookupHandlers(rt: Runtime): HandlersOf<'address_info' | 'have_email'> {
   const graceMs = rt.deps.idpOfflineGracePeriodMs ?? OFFLINE_GRACE_MS;
   // One saw_idp per domain in flight from this process, whatever the traffic.
   const recording = new Set<string>();
 
-  const addressInfo: WsapiHandler = async (ctx) => {
-    const email = ctx.args.email as string;
-    const forced = ctx.args.issuer as string | undefined;
+  const addressInfo: WsapiHandler<'address_info'> = async (ctx) => {
+    const email = ctx.args.email;
+    const forced = ctx.args.issuer;
 
     if (forced !== undefined) {
       // Only names the keysigner would sign as are worth telling the dialog about.
@@ -109,6 +109,6 @@ export function lookupHandlers(rt: Runtime): Record<'address_info' | 'have_email
 
   return {
     address_info: addressInfo,
-    have_email: async (ctx) => ({ email_known: await rt.reader.emailKnown(ctx.args.email as string) }),
+    have_email: async (ctx) => ({ email_known: await rt.reader.emailKnown(ctx.args.email) }),
   };
 }

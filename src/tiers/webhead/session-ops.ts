@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ServiceError } from '../../http/errors.ts';
-import { newCsrfToken, type WsapiHandler } from '../../wsapi/framework.ts';
+import { newCsrfToken, type HandlersOf } from '../../wsapi/framework.ts';
 import type { Runtime } from './runtime.ts';
 
 type SessionOp =
@@ -14,7 +14,7 @@ type SessionOp =
 const hasCookieProbe = (header: string | undefined): boolean =>
   header !== undefined && /(?:^|;)\s*can_set_cookies=[^;]/.test(header);
 
-export function sessionHandlers(rt: Runtime): Record<SessionOp, WsapiHandler> {
+export function sessionHandlers(rt: Runtime): HandlersOf<SessionOp> {
   return {
     session_context: async (ctx) => {
       ctx.session.csrf ??= newCsrfToken();
@@ -52,13 +52,12 @@ export function sessionHandlers(rt: Runtime): Record<SessionOp, WsapiHandler> {
       return Promise.resolve({ success: true });
     },
 
-    prolong_session: async (ctx) => {
+    prolong_session: (ctx) => {
       // "This is my computer": the session starts again at full length, same user and level.
       const { userid, authLevel, lastPasswordReset } = ctx.session;
       if (userid !== undefined)
         ctx.authenticate(userid, authLevel ?? 'assertion', lastPasswordReset ?? 0, false);
-      await ctx.reply.type('text/plain').send('OK');
-      return undefined;
+      return Promise.resolve('OK');
     },
 
     list_emails: async (ctx) => {
@@ -77,14 +76,13 @@ export function sessionHandlers(rt: Runtime): Record<SessionOp, WsapiHandler> {
       return Promise.resolve({ success: true });
     },
 
-    ping: async (ctx) => {
+    ping: async () => {
       try {
         await rt.reader.ping();
       } catch {
         throw new ServiceError('database-unavailable', 'database unavailable');
       }
-      await ctx.reply.type('text/plain').send('ok');
-      return undefined;
+      return 'ok';
     },
   };
 }

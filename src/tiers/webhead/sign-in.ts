@@ -4,7 +4,7 @@
  */
 import { BrowserIdError, verifyBackedAssertion } from '../../browserid/index.ts';
 import { ServiceError } from '../../http/errors.ts';
-import type { WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
+import type { HandlersOf, WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
 import type { Runtime } from './runtime.ts';
 import { DEFAULT_RATE_LIMITS } from '../../wsapi/rate-limits.ts';
 
@@ -16,7 +16,7 @@ const SUPPRESS_ASK = false;
 
 export function signInHandlers(
   rt: Runtime,
-): Record<'authenticate_user' | 'auth_with_assertion', WsapiHandler> {
+): HandlersOf<'authenticate_user' | 'auth_with_assertion'> {
   const { reader, dbwriter } = rt;
 
   const attemptsBucket = (ctx: WsapiContext) => `auth:ip:${bucketValue(ctx.clientIp).toLowerCase()}`;
@@ -48,14 +48,14 @@ export function signInHandlers(
     }
   }
 
-  const authenticateUser: WsapiHandler = async (ctx) => {
-    const email = ctx.args.email as string;
-    const pass = ctx.args.pass as string;
+  const authenticateUser: WsapiHandler<'authenticate_user'> = async (ctx) => {
+    const email = ctx.args.email;
+    const pass = ctx.args.pass;
     await checkAttemptsFrom(ctx);
     const fail = async (outcome: string, reason: string, code?: string) => {
       rt.signIns.inc({ outcome });
       if (outcome !== 'locked') await countFailureFrom(ctx);
-      return { success: false, reason, ...(code === undefined ? {} : { code }) };
+      return { success: false as const, reason, ...(code === undefined ? {} : { code }) };
     };
 
     const userid = await reader.emailToUID(email);
@@ -74,8 +74,7 @@ export function signInHandlers(
       // Awaited, so the next attempt sees the count; a dbwriter failure does not change the answer.
       try {
         const answer = await dbwriter.call('increment_failed_auth_tries', { userid }, ctx.request.id);
-        if (answer.status !== 200)
-          ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
+        if (!answer.ok) ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
       } catch (err) {
         ctx.request.log.warn(
           { why: err instanceof Error ? err.message : String(err) },
@@ -87,7 +86,7 @@ export function signInHandlers(
 
     const lastPasswordReset = await reader.lastPasswordReset(userid);
     if (lastPasswordReset === undefined) return fail('unknown', 'no such user');
-    ctx.authenticate(userid, 'password', lastPasswordReset, ctx.args.ephemeral === true);
+    ctx.authenticate(userid, 'password', lastPasswordReset, ctx.args.ephemeral);
     // SPEC §4.7: no write on a successful sign-in unless there were failures to clear.
     if (auth.failedAuthTries > 0)
       void dbwriter.inBackground('reset_failed_auth_tries', { userid }, ctx.request.log, ctx.request.id);
@@ -99,7 +98,7 @@ export function signInHandlers(
     return { success: true, userid, suppress_ask_if_users_computer: SUPPRESS_ASK };
   };
 
-  const authWithAssertion: WsapiHandler = async (ctx) => {
+  const authWithAssertion: WsapiHandler<'auth_with_assertion'> = async (ctx) => {
     let email: string;
     try {
       ({ email } = await verifyBackedAssertion(ctx.args.assertion, {
@@ -120,7 +119,7 @@ export function signInHandlers(
       return { success: false, reason: err.message };
     }
 
-    const ephemeral = ctx.args.ephemeral === true;
+    const ephemeral = ctx.args.ephemeral;
     const info = await reader.emailInfo(email);
     if (info !== undefined) {
       const lastPasswordReset = await reader.lastPasswordReset(info.userId);
@@ -142,17 +141,11 @@ export function signInHandlers(
 
     // First sign-in of this address: the dbwriter makes an account without a password.
     const created = await dbwriter.call('create_account_with_assertion', { email }, ctx.request.id);
-    const userid = created.body?.userid;
-    const lastPasswordReset = created.body?.lastPasswordReset;
-    if (
-      created.status !== 200 ||
-      created.body?.success !== true ||
-      typeof userid !== 'number' ||
-      typeof lastPasswordReset !== 'number'
-    ) {
+    if (!created.ok) {
       ctx.request.log.error({ status: created.status }, 'the dbwriter did not create a primary account');
       return { success: false, reason: 'internal error creating account' };
     }
+    const { userid, lastPasswordReset } = created.body;
     ctx.authenticate(userid, 'assertion', lastPasswordReset, ephemeral);
     rt.signIns.inc({ outcome: 'assertion_new_account' });
     ctx.request.log.info(

@@ -3,7 +3,7 @@
  * needs to know about its token (`email_for_token`), and the `*_status` ops the dialog polls until the
  * link has been followed.
  */
-import type { WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
+import type { HandlersOf, WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
 import type { Runtime } from './runtime.ts';
 
 type StatusOp =
@@ -14,14 +14,14 @@ type StatusOp =
   | 'password_reset_status'
   | 'transition_status';
 
-export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiHandler> {
+export function verificationStatusHandlers(rt: Runtime): HandlersOf<StatusOp> {
   const { reader } = rt;
   const signedIn = (ctx: WsapiContext): number | undefined =>
     ctx.session.authLevel === undefined ? undefined : ctx.session.userid;
 
   // Reset and transition: pending while the address is staged; then complete for its signed-in owner.
-  const resetLike: WsapiHandler = async (ctx) => {
-    const email = ctx.args.email as string;
+  const resetLike: WsapiHandler<'password_reset_status' | 'transition_status'> = async (ctx) => {
+    const email = ctx.args.email;
     if (await reader.isStaged(email)) return { status: 'pending' };
     const userid = signedIn(ctx);
     if (userid !== undefined && (await reader.userOwnsEmail(userid, email)))
@@ -31,7 +31,7 @@ export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiH
 
   return {
     email_for_token: async (ctx) => {
-      const token = ctx.args.token as string;
+      const token = ctx.args.token;
       const pending = await reader.emailForVerificationSecret(token);
       // SPEC §4.2: unknown and expired tokens look alike, and are not an error.
       if (pending === undefined) return { success: false, reason: 'no such secret' };
@@ -57,7 +57,7 @@ export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiH
     },
 
     user_creation_status: async (ctx) => {
-      const email = ctx.args.email as string;
+      const email = ctx.args.email;
       const userid = signedIn(ctx);
       if (userid !== undefined && (await reader.userOwnsEmail(userid, email)))
         return { status: 'complete', userid };
@@ -70,7 +70,7 @@ export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiH
     },
 
     email_addition_status: async (ctx) => {
-      const email = ctx.args.email as string;
+      const email = ctx.args.email;
       const userid = signedIn(ctx);
       if (userid !== undefined && (await reader.userOwnsEmail(userid, email))) {
         delete ctx.session.pendingAddition;
@@ -86,7 +86,7 @@ export function verificationStatusHandlers(rt: Runtime): Record<StatusOp, WsapiH
     // Unlike the original, only the account's own addresses can read as complete: the verified flag of
     // someone else's address is not this session's business.
     email_reverify_status: async (ctx) => {
-      const info = await reader.emailInfo(ctx.args.email as string);
+      const info = await reader.emailInfo(ctx.args.email);
       const complete = info !== undefined && info.userId === signedIn(ctx) && info.verified;
       return { status: complete ? 'complete' : 'pending' };
     },
