@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { generateDomainKeys, KeysExistError } from './keys.ts';
+import { EXIT_FATAL } from '../supervisor/index.ts';
+import type { ExampleName } from '../topology/index.ts';
+import { VERSION } from './version.ts';
 
 const HELP = `persona: the BrowserID identity service
 
@@ -19,19 +21,26 @@ Commands:
   keys generate [--dir D] [--force]   write the domain keypair (RS256, RSA-2048) into D
                                       (default: $PERSONA_DATA_DIR/keys, i.e. ./var/keys);
                                       the secret key file gets mode 0600
-  help                                this text
+  help, --help                        this text; every command takes --help
+  --version                           the version
 
 Settings come from defaults, the JSON file named by PERSONA_CONFIG and PERSONA_* variables:
 see docs/configuration.md.
 `;
 
-/** How to run `persona serve` the way this process runs: from the TypeScript source, or from dist/. */
+/**
+ * How to run `persona` the way this process runs: from the TypeScript source, or from dist/. A young
+ * generation capped at 2 MB keeps an idle tier about 10 MB smaller (bench/memory.ts).
+ */
 const SELF = fileURLToPath(import.meta.url);
-const SERVE_COMMAND = SELF.endsWith('.ts')
-  ? [process.execPath, '--import', 'tsx', SELF]
-  : [process.execPath, SELF];
+const SERVE_COMMAND = [
+  process.execPath,
+  '--max-semi-space-size=2',
+  ...(SELF.endsWith('.ts') ? ['--import', 'tsx'] : []),
+  SELF,
+];
 
-function keysCommand(args: string[]): number {
+async function keysCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -45,6 +54,7 @@ function keysCommand(args: string[]): number {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
+  const { generateDomainKeys, KeysExistError } = await import('./keys.ts');
   const dir = values.dir ?? join(loadConfig().dataDir, 'keys');
   try {
     const { files } = generateDomainKeys(dir, values.force);
@@ -59,43 +69,123 @@ function keysCommand(args: string[]): number {
   }
 }
 
-/** Resolves when the process is asked to stop (Ctrl-C or a supervisor's TERM). */
+/** Resolves when the process is asked to stop (Ctrl-C, a supervisor's TERM, or its IPC channel closing). */
 const stopSignal = () =>
-  new Promise<NodeJS.Signals>((resolve) => {
+  new Promise<string>((resolve) => {
     process.once('SIGINT', () => {
       resolve('SIGINT');
     });
     process.once('SIGTERM', () => {
       resolve('SIGTERM');
     });
+    // Under `persona start`: a supervisor that is gone (even killed outright) takes its children along.
+    process.once('disconnect', () => {
+      resolve('disconnect');
+    });
   });
 
+const SERVE_HELP = `Usage: persona serve <name> [--instance N]
+
+Runs one process of the topology (src/topology): a tier (router, webhead, dbwriter, keysigner,
+verifier) or a development example (example-site, example-primary). --instance N (from 0) picks
+which local instance's port it listens on: the tier's port + 10·N.
+`;
+
+const START_HELP = `Usage: persona start
+
+Runs the whole local stack: every tier (and PERSONA_INSTANCES of each) as its own process under a
+supervisor, and in development the example site and primary. First run makes the data directory,
+keys, tier keys, cookie secret and SQLite database. PERSONA_PORT_BASE moves every port at once.
+Ctrl-C stops everything; a second Ctrl-C kills at once.
+`;
+
+/** A process spawned by the supervisor tells it that it listens (see src/supervisor). */
+function reportListening(url: string): void {
+  process.send?.({ event: 'listening', url });
+}
+
 async function serveCommand(args: string[]): Promise<number> {
-  const { isTier, serveTier } = await import('./serve.ts');
-  const tier = args[0];
-  if (!isTier(tier)) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { instance: { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const name = positionals[0];
+  const instance = Number(values.instance);
+  if (!Number.isInteger(instance) || instance < 0 || instance > 15) {
+    process.stderr.write(`persona serve: --instance takes 0 to 15\n`);
+    return 2;
+  }
+  const { isTier } = await import('../topology/index.ts');
+  const { PortTakenError, serveTier } = await import('./serve.ts');
+  const config = loadConfig();
+  try {
+    if (isTier(name)) {
+      const served = await serveTier(name, config, undefined, instance);
+      reportListening(served.url);
+      await stopSignal();
+      await served.close();
+      return 0;
+    }
     const { isExample, serveExample } = await import('../example/serve.ts');
-    if (!isExample(tier)) {
+    // `examples` runs both development examples in one process (what `persona start` does).
+    const names =
+      name === 'examples' ? (['example-site', 'example-primary'] as const) : isExample(name) ? [name] : [];
+    if (names.length === 0) {
       process.stderr.write(
-        `persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier (or example-site, example-primary)\n`,
+        `persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier (or examples, example-site, example-primary)\n`,
       );
       return 2;
     }
-    const example = await serveExample(tier, loadConfig());
+    const examples = [];
+    for (const example of names) examples.push(await serveExample(example, config));
+    reportListening(examples.map((e) => e.url).join(' '));
     await stopSignal();
-    await example.close();
+    await Promise.all(examples.map((e) => e.close()));
     return 0;
+  } catch (err) {
+    if (!(err instanceof PortTakenError)) throw err;
+    process.stderr.write(`persona serve: ${err.message}\n`);
+    return EXIT_FATAL;
   }
-  const served = await serveTier(tier, loadConfig());
-  await stopSignal();
-  await served.close();
-  return 0;
 }
 
-async function startCommand(): Promise<number> {
+async function startCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(START_HELP);
+    return 0;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`persona start: unexpected ${args.join(' ')}\n\n${START_HELP}`);
+    return 2;
+  }
+  const config = loadConfig();
+  const { deploymentOf, exampleOrigin, localProcesses, processName, EXAMPLES } =
+    await import('../topology/index.ts');
+  const processes = localProcesses(deploymentOf(config));
+  const examples =
+    config.env === 'development' && config.examples ? (Object.keys(EXAMPLES) as ExampleName[]) : [];
+  // A port another process holds stops the start at once, naming it (the tiers would only retry).
+  const { portTaken } = await import('./ports.ts');
+  const { PortTakenError } = await import('./serve.ts');
+  for (const [owner, port] of [
+    ...processes.map((p) => [p.tier, p.port] as const),
+    ...examples.map(
+      (e) => [e, e === 'example-site' ? config.exampleSitePort : config.examplePrimaryPort] as const,
+    ),
+  ]) {
+    if (await portTaken(config.host, port)) {
+      process.stderr.write(`persona start: ${new PortTakenError(owner, config.host, port).message}\n`);
+      return 1;
+    }
+  }
+
   const { ensureLayout, layoutOf } = await import('./layout.ts');
   const { startSupervisor } = await import('../supervisor/index.ts');
-  const config = loadConfig();
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Without SMTP, a development stack keeps mail in the development mailbox (never in production).
   if (config.env === 'development' && !config.smtpUrl && env.PERSONA_DEV_MAILBOX === undefined)
@@ -103,39 +193,70 @@ async function startCommand(): Promise<number> {
   const created = ensureLayout(layoutOf(config));
   if (created.length > 0)
     process.stdout.write(`first run: made ${created.join(', ')} in ${config.dataDir}\n`);
-  const { runMigrate } = await import('./migrate.ts');
-  const { databaseSettingsFrom } = await import('../db/index.ts');
-  const migrated = await runMigrate(databaseSettingsFrom(config).write, false);
-  if (migrated !== 0) return migrated;
+  // In a child process: the supervisor stays free of database code and small.
+  const { spawnSync } = await import('node:child_process');
+  const migrated = spawnSync(SERVE_COMMAND[0] ?? process.execPath, [...SERVE_COMMAND.slice(1), 'migrate'], {
+    stdio: 'inherit',
+  });
+  if (migrated.status !== 0) return migrated.status ?? 1;
 
-  // The development examples run beside the tiers: a relying party and a primary identity provider.
-  const examples = config.env === 'development' && config.examples ? ['example-site', 'example-primary'] : [];
   if (examples.length > 0 && env.PERSONA_SHIMMED_PRIMARIES === undefined) {
     // The example primary answers for its domain on a local http port: discovery is pointed at it.
-    const { exampleOrigin } = await import('../example/serve.ts');
     env.PERSONA_SHIMMED_PRIMARIES = JSON.stringify({
       [config.examplePrimaryDomain]: exampleOrigin(config, 'example-primary'),
     });
   }
-  const supervisor = startSupervisor({ config, env, serveCommand: SERVE_COMMAND, extras: examples });
+  const supervisor = startSupervisor({
+    processes: [
+      ...processes.map((p) => ({ name: processName(p), args: [p.tier, '--instance', String(p.index)] })),
+      ...(examples.length > 0 ? [{ name: 'examples', args: ['examples'] }] : []),
+    ],
+    routerUrl: processes.find((p) => p.tier === 'router')?.url ?? config.publicUrl,
+    env,
+    serveCommand: SERVE_COMMAND,
+  });
   const stop = stopSignal();
-  const outcome = await Promise.race([supervisor.ready.then(() => 'ready' as const), stop]);
+  let failure: string | undefined;
+  const outcome = await Promise.race([
+    supervisor.ready.then(
+      () => 'ready' as const,
+      (err: unknown) => {
+        failure = err instanceof Error ? err.message : String(err);
+        return 'failed' as const;
+      },
+    ),
+    stop,
+  ]);
   if (outcome === 'ready') {
+    const counts = processes.reduce<Record<string, number>>(
+      (n, p) => ({ ...n, [p.tier]: (n[p.tier] ?? 0) + 1 }),
+      {},
+    );
+    const tiers = Object.entries(counts)
+      .map(([tier, n]) => (n > 1 ? `${tier} ×${n}` : tier))
+      .join(', ');
     const mailbox =
       env.PERSONA_DEV_MAILBOX === '1' ? `\n  mail (development):   ${config.publicUrl}/__mailbox__` : '';
-    const { exampleOrigin } = await import('../example/serve.ts');
     const exampleLines =
       examples.length > 0
         ? `\n  example site:         ${exampleOrigin(config, 'example-site')}` +
           `\n  example primary IdP:  ${exampleOrigin(config, 'example-primary')} (for @${config.examplePrimaryDomain})`
         : '';
     process.stdout.write(
-      `\nPersona is running.\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}${exampleLines}\nCtrl-C stops every tier.\n\n`,
+      `\nPersona is running (${tiers}).\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}${exampleLines}\nCtrl-C stops every tier.\n\n`,
     );
     await stop;
   }
-  process.stdout.write('stopping every tier…\n');
+  // A second Ctrl-C while stopping kills at once.
+  process.once('SIGINT', () => {
+    supervisor.kill();
+  });
+  if (failure === undefined) process.stdout.write('stopping every tier…\n');
   await supervisor.stop();
+  if (failure !== undefined) {
+    process.stderr.write(`persona start: ${failure}\n`);
+    return 1;
+  }
   return 0;
 }
 
@@ -152,7 +273,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serveCommand(rest);
     case 'start':
-      return startCommand();
+      return startCommand(rest);
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`persona ${VERSION}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':
@@ -170,5 +296,8 @@ try {
 } catch (err) {
   const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`persona: ${message}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof ConfigError ? EXIT_FATAL : 1;
+} finally {
+  // The supervisor's IPC channel would keep a stopped tier's process alive.
+  if (process.connected) process.disconnect();
 }

@@ -9,32 +9,28 @@ import { parsePublicKey, parseSecretKey } from '../browserid/index.ts';
 import type { Config } from '../config/settings.ts';
 import { createLogger, type TierApp } from '../http/app.ts';
 import { createDependencyMetrics, type DependencyMetrics } from '../http/dependency-metrics.ts';
-import { loadCallerKeys, loadTierSecretKey, TIERS, type Tier } from '../http/tier-auth.ts';
-import { createUpstream, type Upstream } from '../http/upstream.ts';
+import { loadCalleeKey, loadCallerKeys } from '../http/tier-auth.ts';
+import type { Upstream } from '../http/upstream.ts';
+import {
+  deploymentOf,
+  instancePort,
+  instancesOf,
+  portSettingOf,
+  mayCall,
+  TIERS,
+  type ExampleName,
+  type Tier,
+} from '../topology/index.ts';
 import { layoutOf, readRequired, type Layout } from './layout.ts';
 
-export const PORT_OF: Record<Tier, (c: Config) => number> = {
-  router: (c) => c.routerPort,
-  webhead: (c) => c.webheadPort,
-  dbwriter: (c) => c.dbwriterPort,
-  keysigner: (c) => c.keysignerPort,
-  verifier: (c) => c.verifierPort,
-};
-
-const URLS_OF: Partial<Record<Tier, (c: Config) => readonly string[]>> = {
-  webhead: (c) => c.webheadUrls,
-  dbwriter: (c) => c.dbwriterUrls,
-  keysigner: (c) => c.keysignerUrls,
-  verifier: (c) => c.verifierUrls,
-};
-
-/** Where the instances of a tier are: the configured list, else this host's port for it. */
-export function instancesOf(tier: Tier, config: Config): string[] {
-  const urls = URLS_OF[tier]?.(config) ?? [];
-  return urls.length > 0 ? [...urls] : [`http://${config.host}:${PORT_OF[tier](config)}`];
+/** Another process holds the port: the message names it, the tier and the setting that moves it. */
+export class PortTakenError extends Error {
+  constructor(owner: Tier | ExampleName, host: string, port: number) {
+    super(
+      `port ${host}:${port} for the ${owner} is taken by another process; stop that process, or move the whole stack with PERSONA_PORT_BASE (this port alone with ${portSettingOf(owner)})`,
+    );
+  }
 }
-
-export const isTier = (name: string | undefined): name is Tier => TIERS.some((t) => t === name);
 
 export interface ServedTier {
   readonly tierApp: TierApp;
@@ -58,12 +54,15 @@ async function build(
   const common = { logger, maxEventLoopLagMs: config.maxEventLoopLagMs };
   const callerKeys = loadCallerKeys(layout.tierKeysDir, tier);
   const upstreams: Upstream[] = [];
+  // Only a tier that calls others loads the HTTP client (the keysigner's process stays small).
+  const client = TIERS[tier].mayCall.length > 0 ? await import('../http/upstream.ts') : undefined;
   const upstream = (to: Tier): Upstream => {
-    const made = createUpstream({
+    if (!client || !mayCall(tier, to)) throw new Error(`the topology does not let ${tier} call ${to}`);
+    const made = client.createUpstream({
       tier: to,
-      urls: instancesOf(to, config),
+      urls: instancesOf(deploymentOf(config), to).map((instance) => instance.url),
       caller: tier,
-      callerKey: loadTierSecretKey(layout.tierKeysDir, tier),
+      callerKey: loadCalleeKey(layout.tierKeysDir, tier, to),
       logger,
     });
     upstreams.push(made);
@@ -124,6 +123,8 @@ async function build(
       });
       return { tierApp, cleanup: closeUpstreams };
     }
+    case 'bridge':
+      throw new Error('the bridge tier is declared in the topology but not built yet');
     case 'webhead':
     case 'dbwriter':
       return buildDatabaseTier(tier, config, layout, logger, dependencies, {
@@ -231,17 +232,27 @@ async function buildDatabaseTier(
   };
 }
 
-/** Builds and starts `tier` on its configured address. */
+/** Builds and starts instance `instance` of `tier` on its configured address. */
 export async function serveTier(
   tier: Tier,
   config: Config,
   logger = createLogger(tier, config.logLevel),
+  instance = 0,
 ): Promise<ServedTier> {
   const layout = layoutOf(config);
   const dependencies = createDependencyMetrics();
   const { tierApp, cleanup } = await build(tier, config, layout, logger, dependencies);
   dependencies.attach(tierApp.metrics.registry);
-  const url = await tierApp.app.listen({ host: config.host, port: PORT_OF[tier](config) });
+  const port = instancePort(deploymentOf(config), tier, instance);
+  let url: string;
+  try {
+    url = await tierApp.app.listen({ host: config.host, port });
+  } catch (err) {
+    await cleanup();
+    throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new PortTakenError(tier, config.host, port)
+      : err;
+  }
   logger.info({ event: 'listening', url }, `${tier} listening on ${url}`);
   return {
     tierApp,

@@ -3,7 +3,15 @@
  * start. Errors name the setting and where its bad value came from, never the value of a secret.
  */
 import { readFileSync } from 'node:fs';
-import { settings, type Config, type Setting, type SettingName } from './settings.ts';
+import { EXAMPLES, TIERS } from '../topology/index.ts';
+import {
+  PORT_SETTINGS,
+  settings,
+  type Config,
+  type GivenConfig,
+  type Setting,
+  type SettingName,
+} from './settings.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -98,7 +106,7 @@ export function loadConfig({ env = process.env, overrides = {}, tiers }: LoadOpt
     }
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  const result = config as Config;
+  const result = resolve(config as GivenConfig);
   if (result.env === 'production') {
     const devOnly = [
       ...(['fakeVerification', 'devMailbox'] as const).filter((name) => result[name]),
@@ -117,6 +125,33 @@ export function loadConfig({ env = process.env, overrides = {}, tiers }: LoadOpt
     }
   }
   return result;
+}
+
+/**
+ * Fills what follows from other settings: unset ports from the port base and the topology's offsets, an
+ * empty public URL from the router's address, so one setting moves the whole local stack.
+ */
+function resolve(given: GivenConfig): Config {
+  const ports: Record<string, number> = {};
+  for (const [owner, name] of Object.entries(PORT_SETTINGS)) {
+    const offset =
+      owner in TIERS
+        ? TIERS[owner as keyof typeof TIERS].portOffset
+        : EXAMPLES[owner as keyof typeof EXAMPLES].portOffset;
+    const port = given[name] ?? given.portBase + offset;
+    if (port > 65_535)
+      throw new ConfigError(
+        `invalid configuration: PERSONA_PORT_BASE ${given.portBase} puts the ${owner} port past 65535`,
+      );
+    ports[name] = port;
+  }
+  const resolved = { ...given, ...ports } as Config;
+  if (resolved.publicUrl !== '') return resolved;
+  const host = given.host === '0.0.0.0' || given.host === '::' ? '127.0.0.1' : given.host;
+  return {
+    ...resolved,
+    publicUrl: `http://${host.includes(':') ? `[${host}]` : host}:${resolved.routerPort}`,
+  };
 }
 
 /** The configuration with secrets masked, for logs and `persona config`. */

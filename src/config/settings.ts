@@ -3,6 +3,7 @@
  * type, default and meaning. docs/configuration.md is checked against this table by a test.
  */
 import { z } from 'zod';
+import { EXAMPLES, TIERS, TIER_NAMES, type Tier } from '../topology/index.ts';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'json';
 
@@ -31,6 +32,15 @@ const ms = z.number().int().min(0);
 const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an origin like https://login.example.org');
+/** A tier's port: unset, it follows PERSONA_PORT_BASE (src/topology). */
+const tierPort = (env: string, tier: Tier | keyof typeof EXAMPLES, what: string) =>
+  setting(
+    env,
+    'int',
+    port.nullable(),
+    null,
+    `${what}; unset: PERSONA_PORT_BASE + ${tier in TIERS ? TIERS[tier as Tier].portOffset : EXAMPLES[tier as keyof typeof EXAMPLES].portOffset}`,
+  );
 const optionalUrl = z.string().refine((v) => v === '' || URL.canParse(v), 'expected a URL or nothing');
 
 export const settings = {
@@ -44,9 +54,9 @@ export const settings = {
   publicUrl: setting(
     'PERSONA_PUBLIC_URL',
     'string',
-    httpUrl,
-    'http://127.0.0.1:10002',
-    'the public origin of the service: the issuer name of its certificates, the audience of its own sign-ins',
+    z.union([z.literal(''), httpUrl]),
+    '',
+    "the public origin of the service: the issuer name of its certificates, the audience of its own sign-ins; empty means the router's own address (http://127.0.0.1:10002 by default)",
   ),
   dataDir: setting(
     'PERSONA_DATA_DIR',
@@ -101,11 +111,25 @@ export const settings = {
     'forward proxy for every outbound request (support documents), e.g. http://127.0.0.1:3128',
   ),
   host: setting('PERSONA_HOST', 'string', z.string().min(1), '127.0.0.1', 'address the tiers listen on'),
-  routerPort: setting('PERSONA_ROUTER_PORT', 'int', port, 10002, 'router (public) port'),
-  webheadPort: setting('PERSONA_WEBHEAD_PORT', 'int', port, 10007, 'webhead port'),
-  dbwriterPort: setting('PERSONA_DBWRITER_PORT', 'int', port, 10004, 'dbwriter port'),
-  keysignerPort: setting('PERSONA_KEYSIGNER_PORT', 'int', port, 10003, 'keysigner port'),
-  verifierPort: setting('PERSONA_VERIFIER_PORT', 'int', port, 10000, 'verifier port'),
+  portBase: setting(
+    'PERSONA_PORT_BASE',
+    'int',
+    z.number().int().min(1).max(65_535),
+    10_000,
+    'moves the whole local stack: every tier and example listens at this plus its offset (src/topology) unless its own port is set',
+  ),
+  routerPort: tierPort('PERSONA_ROUTER_PORT', 'router', 'router (public) port'),
+  webheadPort: tierPort('PERSONA_WEBHEAD_PORT', 'webhead', 'webhead port'),
+  dbwriterPort: tierPort('PERSONA_DBWRITER_PORT', 'dbwriter', 'dbwriter port'),
+  keysignerPort: tierPort('PERSONA_KEYSIGNER_PORT', 'keysigner', 'keysigner port'),
+  verifierPort: tierPort('PERSONA_VERIFIER_PORT', 'verifier', 'verifier port'),
+  instances: setting(
+    'PERSONA_INSTANCES',
+    'json',
+    z.partialRecord(z.enum(TIER_NAMES), z.number().int().min(1).max(16)),
+    {},
+    'JSON map of tier to how many local instances `persona start` runs, e.g. {"verifier":2}; instance i listens on its port + 10·i',
+  ),
   webheadUrls: setting(
     'PERSONA_WEBHEAD_URLS',
     'list',
@@ -243,18 +267,14 @@ export const settings = {
     true,
     '`persona start` in development also runs the example site and the example primary',
   ),
-  exampleSitePort: setting(
+  exampleSitePort: tierPort(
     'PERSONA_EXAMPLE_SITE_PORT',
-    'int',
-    port,
-    10001,
+    'example-site',
     'example relying party port (development only)',
   ),
-  examplePrimaryPort: setting(
+  examplePrimaryPort: tierPort(
     'PERSONA_EXAMPLE_PRIMARY_PORT',
-    'int',
-    port,
-    10005,
+    'example-primary',
     'example primary identity provider port (development only)',
   ),
   examplePrimaryDomain: setting(
@@ -274,4 +294,17 @@ export const settings = {
 } as const;
 
 export type SettingName = keyof typeof settings;
-export type Config = { readonly [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
+/** The settings as given: a port may be unset (null), the public URL empty. */
+export type GivenConfig = { readonly [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
+export const PORT_SETTINGS = {
+  router: 'routerPort',
+  webhead: 'webheadPort',
+  dbwriter: 'dbwriterPort',
+  keysigner: 'keysignerPort',
+  verifier: 'verifierPort',
+  'example-site': 'exampleSitePort',
+  'example-primary': 'examplePrimaryPort',
+} as const;
+type PortSetting = (typeof PORT_SETTINGS)[keyof typeof PORT_SETTINGS];
+/** The settings resolved: every port a number (from the port base when unset), the public URL set. */
+export type Config = Omit<GivenConfig, PortSetting> & { readonly [K in PortSetting]: number };

@@ -6,13 +6,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/settings.ts';
 import { createLogger } from '../http/app.ts';
+import { exampleOrigin as originOf, type ExampleName } from '../topology/index.ts';
 
-export const EXAMPLES = ['example-site', 'example-primary'] as const;
-export type ExampleName = (typeof EXAMPLES)[number];
+export type { ExampleName } from '../topology/index.ts';
 
-export const isExample = (name: string | undefined): name is ExampleName => EXAMPLES.some((e) => e === name);
+export const isExample = (name: string | undefined): name is ExampleName =>
+  name === 'example-site' || name === 'example-primary';
 
-/** The settings the examples read (the last three come from src/config/settings.ts once added there). */
+/** The settings the examples read. */
 export type ExampleConfig = Pick<Config, 'env' | 'host' | 'publicUrl' | 'logLevel'> & {
   readonly exampleSitePort: number;
   readonly examplePrimaryPort: number;
@@ -26,11 +27,7 @@ export interface ServedExample {
 }
 
 /** Where an example is reached from a browser: the listen address, with 0.0.0.0 shown as 127.0.0.1. */
-export function exampleOrigin(config: ExampleConfig, name: ExampleName): string {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const port = name === 'example-site' ? config.exampleSitePort : config.examplePrimaryPort;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
+export const exampleOrigin = (config: ExampleConfig, name: ExampleName): string => originOf(config, name);
 
 export async function serveExample(
   name: ExampleName,

@@ -16,7 +16,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { plainBody, ServiceError } from './errors.ts';
 import { monitorEventLoopLag } from './load-shedding.ts';
 import { createMetrics, type TierMetrics } from './metrics.ts';
-import { checkTierRequest, type Tier } from './tier-auth.ts';
+import { createTierGate, type Tier } from './tier-auth.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -165,14 +165,13 @@ export function createTierApp(options: TierAppOptions): TierApp {
   });
 
   if (options.callerKeys) {
-    const keys = options.callerKeys;
-    const callee = options.tier as Tier;
+    const gate = createTierGate(options.tier as Tier, options.callerKeys);
     app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
       if (isInfrastructure(request.url)) {
         done();
         return;
       }
-      request.caller = checkTierRequest(callee, keys, {
+      request.caller = gate.check({
         method: request.method,
         url: request.url,
         body: request.rawBody,

@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/settings.ts';
 import { ensureLayout, layoutOf } from '../../src/cli/layout.ts';
 import { databaseSettingsFrom, migrateToLatest } from '../../src/db/write.ts';
 import { startSupervisor, type Supervisor } from '../../src/supervisor/index.ts';
+import { deploymentOf, localProcesses, processName } from '../../src/topology/index.ts';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -93,11 +94,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await migrateToLatest(databaseSettingsFrom(config).write);
   const logs: string[] = [];
   const supervisor = startSupervisor({
-    config,
+    processes: [
+      ...localProcesses(deploymentOf(config)).map((p) => ({
+        name: processName(p),
+        args: [p.tier, '--instance', String(p.index)],
+      })),
+      ...(options.examples
+        ? ['example-site', 'example-primary'].map((name) => ({ name, args: [name] }))
+        : []),
+    ],
+    routerUrl: config.publicUrl,
     env,
     serveCommand: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'],
     out: (line) => logs.push(line),
-    ...(options.examples ? { extras: ['example-site', 'example-primary'] } : {}),
     ...(options.restartDelayMs !== undefined ? { restartDelayMs: options.restartDelayMs } : {}),
   });
   try {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'undici';
 import { createTierApp, type TierAppOptions } from '../../src/http/app.ts';
 import { ServiceError } from '../../src/http/errors.ts';
 import { signTierRequest, type Tier } from '../../src/http/tier-auth.ts';
 import { pino } from 'pino';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 
 const quiet = pino({ level: 'silent' });
 
@@ -135,8 +135,8 @@ test('load shedding: while the event loop lags past the limit, requests get 503;
 });
 
 test('internal tiers: unsigned calls are refused even from loopback; only allowed, fresh, intact signatures pass', async (t) => {
-  const webhead = generateKeyPairSync('ed25519');
-  const router = generateKeyPairSync('ed25519');
+  const webhead = tierKeyPair();
+  const router = tierKeyPair();
   const callerKeys = new Map<Tier, typeof webhead.publicKey>([
     ['webhead', webhead.publicKey],
     ['router', router.publicKey],
@@ -163,6 +163,11 @@ test('internal tiers: unsigned calls are refused even from loopback; only allowe
   const ok = await post(signed);
   assert.equal(ok.statusCode, 200);
   assert.deepEqual(await ok.body.json(), { body: { email: 'a@example.com' }, caller: 'webhead' });
+
+  // The same signed call sent again (a captured request replayed) is refused.
+  const replayed = await post(signed);
+  assert.equal(replayed.statusCode, 403);
+  assert.match(await replayed.body.text(), /replayed/);
 
   const tampered = await post(signed, '{"email":"mallory@example.com"}');
   assert.equal(tampered.statusCode, 403);

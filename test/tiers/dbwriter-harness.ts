@@ -3,7 +3,6 @@
  * real mail through an in-process SMTP server. One clock, movable, for the tier and the database, so
  * throttles and token expiry can be crossed without waiting; tier signatures keep the real time.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
   type PublicKey,
   type SecretKey,
 } from '../../src/browserid/index.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { databaseSettings, migrateToLatest, openWriter, type Writer } from '../../src/db/write.ts';
 import type { TierApp } from '../../src/http/app.ts';
 import type { Tier } from '../../src/http/tier-auth.ts';
@@ -30,6 +30,7 @@ import { buildDbwriter, type DbwriterDeps } from '../../src/tiers/dbwriter/index
 import { createSessionCodec, generateCookieSecret, type SessionCodec } from '../../src/wsapi/session.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
 import { createWsapiClient, type WsapiClient } from '../helpers/wsapi-client.ts';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 
 export const PUBLIC_URL = 'https://login.persona.test';
 export const OWN_ISSUER = 'login.persona.test';
@@ -39,10 +40,12 @@ export const PRIMARY = 'primary.test';
 /** A mail domain whose support document delegates to this service's own host. */
 export const DELEGATES_TO_US = 'ours.test';
 
+// The security defaults as declared (mail throttle, token lifetime), not restated: the tests check them.
+const defaults = loadConfig({ env: {} });
 const primaryKey = generateKeypair('RS256');
 const ownKey = generateKeypair('RS256');
-const routerKeys = generateKeyPairSync('ed25519');
-const webheadKeys = generateKeyPairSync('ed25519');
+const routerKeys = tierKeyPair();
+const webheadKeys = tierKeyPair();
 
 /** The support documents the tests' world has. */
 const directory: IssuerDirectory = {
@@ -99,7 +102,7 @@ export async function startDbwriter(options: HarnessOptions = {}): Promise<Harne
   const dir = mkdtempSync(join(tmpdir(), 'persona-dbwriter-'));
   let offset = 0;
   const now = () => Date.now() + offset;
-  const settings = databaseSettings({ url: `sqlite:${join(dir, 'x.db')}` });
+  const settings = databaseSettings({ url: `sqlite:${join(dir, 'x.db')}`, tokenTtlMs: defaults.tokenTtlMs });
   await migrateToLatest(settings.write);
   const writer = openWriter(settings, { clock: now });
   const sink = await startSmtpSink();
@@ -122,7 +125,7 @@ export async function startDbwriter(options: HarnessOptions = {}): Promise<Harne
     publicUrl: PUBLIC_URL,
     sessionDurationMs: 28 * 86_400_000,
     ephemeralSessionDurationMs: 3_600_000,
-    minTimeBetweenEmailsMs: 60_000,
+    minTimeBetweenEmailsMs: defaults.minTimeBetweenEmailsMs,
     discovery: directory,
     callerKeys: new Map<Tier, typeof routerKeys.publicKey>([
       ['router', routerKeys.publicKey],

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { generateKeypair, readCertificate, verifyJws } from '../../src/browserid/index.ts';
 import { signTierRequest, type Tier } from '../../src/http/tier-auth.ts';
 import { buildKeysigner } from '../../src/tiers/keysigner/index.ts';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 
 const domain = generateKeypair('RS256');
-const webhead = generateKeyPairSync('ed25519');
+const webhead = tierKeyPair();
 const NOW = 1_800_000_000_000;
 
 async function start() {
@@ -107,5 +107,54 @@ test('cert_key refuses unsigned calls from loopback, bad parameters and issuers 
     const res = await certKey(base, params);
     assert.equal(res.statusCode, 400, JSON.stringify(params).slice(0, 80));
     assert.match(await res.body.text(), why);
+  }
+});
+
+test('cert_key refuses a present but forged, tampered, replayed or misattributed tier signature', async (t) => {
+  const { app, base } = await start();
+  t.after(() => app.close());
+  const params = { email: 'a@example.com', pubkey, ephemeral: false };
+  const body = JSON.stringify(params);
+  const send = (headers: Record<string, string>, payload = body) =>
+    request(`${base}/wsapi/cert_key`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: payload,
+    });
+  const signedBy = (key: typeof webhead.privateKey, caller: Tier = 'webhead') =>
+    signTierRequest(caller, key, 'keysigner', { method: 'POST', url: '/wsapi/cert_key', body });
+
+  const refusals: [string, Awaited<ReturnType<typeof send>>, RegExp][] = [];
+  refusals.push([
+    'forged (a key the keysigner does not share)',
+    await send(signedBy(tierKeyPair().privateKey)),
+    /bad tier signature/,
+  ]);
+  const other = JSON.stringify({
+    ...params,
+    pubkey: JSON.stringify(generateKeypair('RS256').publicKey.json),
+  });
+  refusals.push([
+    'tampered (another public key under a valid signature)',
+    await send(signedBy(webhead.privateKey), other),
+    /bad tier signature/,
+  ]);
+  const valid = signedBy(webhead.privateKey);
+  const first = await send(valid);
+  assert.equal(first.statusCode, 200, 'the genuine call is certified');
+  await first.body.dump();
+  refusals.push(['replayed (the genuine call again)', await send(valid), /replayed/]);
+  refusals.push([
+    'misattributed (the router, which may not call the keysigner)',
+    await send(signedBy(webhead.privateKey, 'router')),
+    /router may not call keysigner/,
+  ]);
+  const garbled = { ...valid, 'x-persona-signature': 'A'.repeat(43) };
+  refusals.push(['garbled signature', await send(garbled), /bad tier signature/]);
+  for (const [what, res, reason] of refusals) {
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 403, `${what}: ${text}`);
+    assert.match(text, reason, what);
+    assert.doesNotMatch(text, /^ey/, `${what}: no certificate`);
   }
 });

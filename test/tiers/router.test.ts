@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { createTierApp } from '../../src/http/app.ts';
 import type { Tier } from '../../src/http/tier-auth.ts';
 import { createUpstream } from '../../src/http/upstream.ts';
 import { buildRouter, route } from '../../src/tiers/router/index.ts';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 
 const quiet = pino({ level: 'silent' });
-const routerKeys = generateKeyPairSync('ed25519');
+const routerKeys = tierKeyPair();
 
 test('routing rules: /verify with or without a query, writes, reads, internal 404, unknown 400, the rest to the webhead', () => {
   const tierOf = (method: string, url: string) => {

@@ -4,7 +4,6 @@
  * Browsers call the tiers as the router forwards them: signed as the router, wsapi reads to the webhead
  * and writes to the dbwriter, with the client address in X-Forwarded-For.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { answerOf, type Answer } from '../helpers/browser.ts';
 import bcrypt from 'bcrypt';
 import { generateKeypair, type Keypair } from '../../src/browserid/index.ts';
 import { createDiscovery, type Discovery } from '../../src/browserid/discovery.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import {
   databaseSettings,
   migrateToLatest,
@@ -33,6 +33,7 @@ import { createSessionCodec, generateCookieSecret, type SessionCodec } from '../
 import { buildDbwriter, type DbwriterDeps } from '../../src/tiers/dbwriter/index.ts';
 import { buildKeysigner } from '../../src/tiers/keysigner/index.ts';
 import { buildWebhead, type WebheadDeps } from '../../src/tiers/webhead/index.ts';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 import { checkWsapiAnswer } from '../helpers/contract.ts';
 
 export const PUBLIC_URL = 'https://login.persona.test';
@@ -43,6 +44,8 @@ export const FORCIBLE = 'fxos.persona.test';
 
 // Made once per test file: RSA key generation is the slow part of starting.
 const domainKey = generateKeypair('RS256');
+// The security defaults as declared (lockout, mail throttle, token lifetime), not restated: the tests check them.
+const defaults = loadConfig({ env: {} });
 
 export type { Answer } from '../helpers/browser.ts';
 
@@ -118,11 +121,11 @@ export async function eventually(check: () => Promise<boolean>, what: string, ms
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'persona-webhead-'));
-  const settings = databaseSettings({ url: `sqlite:${join(dir, 'x.db')}` });
+  const settings = databaseSettings({ url: `sqlite:${join(dir, 'x.db')}`, tokenTtlMs: defaults.tokenTtlMs });
   await migrateToLatest(settings.write);
   const writer = openWriter(settings);
   const reader = openReader(settings);
-  const keys = { router: generateKeyPairSync('ed25519'), webhead: generateKeyPairSync('ed25519') };
+  const keys = { router: tierKeyPair(), webhead: tierKeyPair() };
   const silent = pino({ level: 'silent' });
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
@@ -166,7 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     publicUrl: PUBLIC_URL,
     sessionDurationMs: 28 * 86_400_000,
     ephemeralSessionDurationMs: 3_600_000,
-    minTimeBetweenEmailsMs: 60_000,
+    minTimeBetweenEmailsMs: defaults.minTimeBetweenEmailsMs,
     rateLimits: { 'auth:ip': { limit: 15, windowMs: 600_000 }, ...options.rateLimits },
     discovery,
     callerKeys: new Map<Tier, typeof keys.webhead.publicKey>([
@@ -196,7 +199,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     keysigner: upstream('keysigner', keysignerBase),
     dbwriter: upstream('dbwriter', dbwriterBase),
     discovery,
-    maxAuthAttempts: 10,
+    maxAuthAttempts: defaults.maxAuthAttempts,
     signInLimit: { limit: 15, windowMs: 600_000 },
     sessionDurationMs: 28 * 86_400_000,
     ephemeralSessionDurationMs: 3_600_000,

@@ -1,6 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import bcrypt from 'bcrypt';
 import {
@@ -27,6 +26,7 @@ import {
   type Stack,
 } from './webhead-harness.ts';
 import { request } from 'undici';
+import { tierKeyPair } from '../helpers/tier-keys.ts';
 
 let stack: Stack;
 before(async () => {
@@ -40,7 +40,7 @@ test('the webhead answers only signed router calls; heartbeats are open and the 
   const unsigned = await stack.send('GET', '/wsapi/session_context', { sign: false });
   assert.equal(unsigned.status, 403);
   assert.match(unsigned.text, /^Forbidden: /);
-  const forged = signTierRequest('router', generateKeyPairSync('ed25519').privateKey, 'webhead', {
+  const forged = signTierRequest('router', tierKeyPair().privateKey, 'webhead', {
     method: 'GET',
     url: '/.well-known/browserid',
     body: undefined,
@@ -336,7 +336,7 @@ test('a keysigner that does not answer: cert_key is a clean 503 and the deep hea
     tier: 'keysigner',
     urls: ['http://127.0.0.1:1'],
     caller: 'webhead',
-    callerKey: generateKeyPairSync('ed25519').privateKey,
+    callerKey: tierKeyPair().privateKey,
   });
   const other = await stack.another({ keysigner: dead });
   try {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createTierApp, REQUEST_ID_HEADER, type TierApp } from '../../http/app.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { Upstream } from '../../http/upstream.ts';
+import { publicRouteOf, type Tier } from '../../topology/index.ts';
 import { findOperation } from '../../wsapi/catalogue.ts';
 
 export interface RouterDeps {
@@ -44,13 +45,13 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-export type Route = { tier: 'webhead' | 'dbwriter' | 'verifier' } | { error: ServiceError };
+export type Route = { tier: Tier } | { error: ServiceError };
 
-/** Which tier answers `method url`: the routing rules in one pure function. */
+/** Which tier answers `method url`: the topology's public routes, and the wsapi catalogue for `/wsapi/`. */
 export function route(method: string, url: string, fakeVerification = false): Route {
   const path = url.split('?', 1)[0] ?? '';
-  if (path === '/verify') return { tier: 'verifier' };
-  if (!path.startsWith('/wsapi/')) return { tier: 'webhead' };
+  const to = publicRouteOf(path);
+  if (to !== 'by-op') return { tier: to };
   const name = path.slice('/wsapi/'.length);
   if (name === 'fake_verification' && fakeVerification) return { tier: 'webhead' };
   const op = findOperation(name);
@@ -77,7 +78,11 @@ export function buildRouter(deps: RouterDeps): TierApp {
       verifier: () => deps.verifier.checkHealth(),
     },
   });
-  const upstreams = { webhead: deps.webhead, dbwriter: deps.dbwriter, verifier: deps.verifier };
+  const upstreams: Partial<Record<Tier, Upstream>> = {
+    webhead: deps.webhead,
+    dbwriter: deps.dbwriter,
+    verifier: deps.verifier,
+  };
 
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = route(request.method, request.url, deps.fakeVerification);
@@ -89,7 +94,9 @@ export function buildRouter(deps: RouterDeps): TierApp {
     }
     headers['x-forwarded-for'] = request.ip;
     headers['x-forwarded-proto'] = deps.https ? 'https' : 'http';
-    const res = await upstreams[target.tier].call({
+    const upstream = upstreams[target.tier];
+    if (!upstream) throw new ServiceError('not-found', 'no such resource');
+    const res = await upstream.call({
       method: request.method,
       url: request.url,
       headers,
