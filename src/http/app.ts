@@ -5,7 +5,8 @@
  * handler that maps the registry in errors.ts to responses.
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -28,6 +29,12 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 10 * 1024;
+/**
+ * Time to receive a whole request, headers and body: past it the answer is 408 and the connection closes,
+ * so a body trickled a byte at a time cannot hold a connection (issue 10). Ample for 10 KB; answering
+ * may take longer (the clock stops when the request is in).
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
 export const REQUEST_ID_HEADER = 'x-request-id';
 const HEARTBEAT_TIMEOUT_MS = 5000;
 
@@ -46,6 +53,8 @@ export interface TierAppOptions {
   readonly https?: boolean;
   /** Default X-Frame-Options DENY on responses that set none; off for the router, which relays the tier's. */
   readonly denyFraming?: boolean;
+  /** Time to receive a whole request; default REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** The Fastify instance every tier builds on (pino's Logger as its logger type). */
@@ -108,11 +117,29 @@ function withTimeout(check: HealthCheck, ms: number): Promise<unknown> {
   });
 }
 
+/**
+ * Answers what Node's parser refused before Fastify saw a request (431 headers too large, 400 malformed,
+ * 408 too slow): the status line only. No body, because the request may be a HEAD, and its method is not
+ * known at this point; nothing at all when a response has begun.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && current?.headersSent !== true)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+  socket.destroy();
+}
+
 const isInfrastructure = (url: string): boolean => url.startsWith('/__heartbeat__') || url === '/metrics';
 
 export function createTierApp(options: TierAppOptions): TierApp {
   const logger = options.logger ?? createLogger(options.tier, options.logLevel);
   const metrics = createMetrics(options.tier);
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
@@ -121,6 +148,14 @@ export function createTierApp(options: TierAppOptions): TierApp {
     // One access line per request, written below without query strings (they can carry tokens).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    requestTimeout: requestTimeoutMs,
+    // Headers within the same time; Node checks its timeouts every connectionsCheckingInterval (30 s by
+    // default, which would let a slow request run four times over).
+    http: {
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
+    clientErrorHandler: answerClientError,
   });
 
   // Keep the raw body: tier signatures cover it, and the router forwards it unchanged.
