@@ -122,7 +122,8 @@ async function serveCommand(args: string[]): Promise<number> {
   }
   const { isTier } = await import('../topology/index.ts');
   const { PortTakenError, serveTier } = await import('./serve.ts');
-  const config = loadConfig();
+  // Production needs mail settings only where mail is sent (src/config/load.ts).
+  const config = loadConfig(name ? { tiers: [name] } : {});
   try {
     if (isTier(name)) {
       const served = await serveTier(name, config, undefined, instance);
