@@ -242,6 +242,17 @@ describe('journeys through the dialog, the mail and the example site', { skip },
 
   test('a locked account says so, even to the right password; the reset below unlocks it', async () => {
     for (let i = 0; i < 10; i += 1) assert.equal(await passwordWorks(ANN_WORK, 'wrong password'), false);
+    // The rule itself first: were it broken, the dialog would sign in and close before showing anything.
+    const rightPassword = await wsapiBrowser(stack.base).post('/wsapi/authenticate_user', {
+      email: ANN_WORK,
+      pass: FIRST_PASSWORD,
+      ephemeral: false,
+    });
+    assert.deepEqual(
+      rightPassword.json(),
+      { success: false, reason: 'account is locked', code: 'account locked' },
+      'ten failed sign-ins lock the account, even against the right password',
+    );
     const page = await openSite(shared);
     await signOutOfSite(page);
     const popup = await openDialog(page);
