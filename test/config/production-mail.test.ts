@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLayout, layoutOf } from '../../src/cli/layout.ts';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { EXIT_FATAL } from '../../src/supervisor/index.ts';
 import { databaseSettingsFrom, migrateToLatest } from '../../src/db/write.ts';
 import { browser, tokenOf } from '../helpers/browser.ts';
 import { PASSWORD, RP } from '../helpers/flows.ts';
@@ -34,33 +35,54 @@ test('a production configuration without SMTP is refused, naming the setting', (
   assert.equal(loadConfig({ env: {} }).smtpUrl, '');
 });
 
-test('`persona serve dbwriter` in production without SMTP exits at once, naming PERSONA_SMTP_URL', async () => {
+/** Runs `persona serve <tier>` until it exits or prints `until`; its output and exit code. */
+async function serve(
+  tier: string,
+  env: NodeJS.ProcessEnv,
+  until?: RegExp,
+): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', tier], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (chunk: Buffer) => {
+    out += chunk.toString();
+    if (until?.test(out)) child.kill('SIGTERM');
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, out };
+}
+
+test('`persona serve dbwriter` in production without SMTP exits at once naming PERSONA_SMTP_URL; the verifier needs none', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'persona-prod-'));
   try {
-    // Everything else a dbwriter needs is there: keys, database, a free port.
+    // Everything else the tiers need is there: keys, database, free ports.
     const env = {
       ...process.env,
       PERSONA_DATA_DIR: dataDir,
       PERSONA_DBWRITER_PORT: String(await freePort()),
+      PERSONA_VERIFIER_PORT: String(await freePort()),
       PERSONA_LOG_LEVEL: 'info',
     };
     const dev = loadConfig({ env });
     ensureLayout(layoutOf(dev));
     await migrateToLatest(databaseSettingsFrom(dev).write);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', 'dbwriter'], {
-      env: { ...env, PERSONA_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
-    assert.equal(code, 1, out);
-    assert.match(out, /PERSONA_SMTP_URL must be set with PERSONA_ENV=production/);
-    assert.doesNotMatch(out, /listening/);
+    const dbwriter = await serve('dbwriter', { ...env, PERSONA_ENV: 'production' });
+    // The supervisor's exit code for a fatal start (EXIT_FATAL): no restarts.
+    assert.equal(dbwriter.code, EXIT_FATAL, dbwriter.out);
+    assert.match(dbwriter.out, /PERSONA_SMTP_URL must be set with PERSONA_ENV=production/);
+    assert.doesNotMatch(dbwriter.out, /listening/);
+
+    // A tier that sends no mail is not given the SMTP credentials (SPEC §2), and starts.
+    const verifier = await serve('verifier', { ...env, PERSONA_ENV: 'production' }, /listening/);
+    assert.match(verifier.out, /"tier":"verifier".*listening/);
+    assert.doesNotMatch(verifier.out, /PERSONA_SMTP_URL/);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
