@@ -53,6 +53,13 @@ module.exports = {
       },
     },
     {
+      name: 'no-bundler-at-run-time',
+      comment: 'The webhead reads built bundles in production: esbuild loads only on demand, in development',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^esbuild($|/)', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
+    {
       name: 'browserid-stays-in-protocol',
       comment: 'SPEC §9: the protocol core depends on nothing else of ours',
       severity: 'error',

@@ -1,6 +1,6 @@
-// Bundles the browser code (src/browser) into dist-browser/, minified, and prints the sizes.
-// The webhead serves these files when it cannot build them itself (no esbuild, e.g. `npm ci --omit=dev`);
-// with esbuild present it bundles src/browser in memory at start instead (src/tiers/webhead/static.ts).
+// Bundles the browser code (src/browser) into dist-browser/, minified, and prints the sizes. `npm install`
+// runs it (scripts/postinstall.mjs); the webhead reads these files in production and never bundles there
+// (in development it bundles src/browser in memory, src/tiers/webhead/static.ts).
 // ENTRIES must equal BUNDLE_ENTRIES there (test/browser/static.test.ts checks); keep the options in step.
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -3,13 +3,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTierApp, type TierApp } from '../../src/http/app.ts';
 import type { Runtime } from '../../src/tiers/webhead/runtime.ts';
 import {
   BUNDLE_ENTRIES,
   INCLUDE_CACHE_CONTROL,
   PAGE_CACHE_CONTROL,
+  bundleSource,
   loadBundles,
   registerStatic,
   type Bundles,
@@ -128,5 +131,53 @@ describe('webhead browser routes', () => {
     } finally {
       await flaky.app.close();
     }
+  });
+});
+
+describe('where the bundles come from', () => {
+  /** A scratch project root: dist-browser/ with `built` files, src/browser/ with `sources`. */
+  function root(
+    t: { after: (fn: () => void) => void },
+    built: Record<string, string>,
+    sources = false,
+  ): string {
+    const dir = mkdtempSync(join(tmpdir(), 'persona-bundles-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    mkdirSync(join(dir, 'dist-browser'));
+    for (const [name, code] of Object.entries(built))
+      writeFileSync(join(dir, 'dist-browser', `${name}.js`), code);
+    mkdirSync(join(dir, 'src', 'text'), { recursive: true });
+    if (sources) {
+      mkdirSync(join(dir, 'src', 'browser'));
+      for (const name of BUNDLE_ENTRIES)
+        writeFileSync(join(dir, 'src', 'browser', `${name}.ts`), `console.log('${name} v1');\n`);
+    }
+    return dir;
+  }
+
+  test('production: a missing bundle stops the start, naming the file and the command that builds it', (t) => {
+    const dir = root(t, { include: 'x' });
+    assert.throws(() => bundleSource('prebuilt', dir), /dialog\.js.*missing.*`npm run build:browser`/);
+  });
+
+  test('production: the built files are served as they are, even beside the sources (no bundler)', async (t) => {
+    const built = Object.fromEntries(BUNDLE_ENTRIES.map((name) => [name, `/* built ${name} */`]));
+    const bundles = await bundleSource('prebuilt', root(t, built, true))();
+    assert.deepEqual({ ...bundles }, built);
+  });
+
+  test('development: bundles the sources, and again when one changes', async (t) => {
+    const dir = root(t, {}, true);
+    const source = bundleSource('development', dir);
+    const first = await source();
+    assert.match(first.include, /include v1/);
+    assert.equal(await source(), first, 'unchanged sources are not bundled again');
+    const file = join(dir, 'src', 'browser', 'include.ts');
+    writeFileSync(file, "console.log('include v2');\n");
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(file, later, later);
+    assert.match((await source()).include, /include v2/);
   });
 });

@@ -74,6 +74,9 @@ const violations: Record<string, Record<string, string>> = {
     'src/cli/serve.ts': "import { openWriter } from '../db/write.ts';\nexport const s = openWriter;\n",
     'src/db/write.ts': 'export const openWriter = 1;\n',
   },
+  'no-bundler-at-run-time': {
+    'src/tiers/webhead/static.ts': "import { build } from 'esbuild';\nexport const s = build;\n",
+  },
   'browserid-pure': {
     'src/browserid/verify.ts': "import { readFileSync } from 'node:fs';\nexport const v = readFileSync;\n",
   },

@@ -12,7 +12,7 @@ import { certificateHandlers } from './certificates.ts';
 import { createDbwriterClient } from './dbwriter.ts';
 import { lookupHandlers } from './lookups.ts';
 import { registerPages } from './pages.ts';
-import { registerStatic } from './static.ts';
+import { bundleSource, registerStatic } from './static.ts';
 import { withProxyIdps } from './primaries.ts';
 import type { Runtime, WebheadDeps } from './runtime.ts';
 import { sessionHandlers } from './session-ops.ts';
@@ -38,6 +38,8 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
     },
   });
   const { app, metrics } = tierApp;
+  // Before anything listens: in production a missing bundle stops the start here.
+  const bundles = bundleSource(deps.browserBundles);
 
   const publicUrl = new URL(deps.publicUrl);
   const dbwriter = createDbwriterClient(deps.dbwriter);
@@ -85,7 +87,7 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
     },
   );
   registerPages(app, rt);
-  registerStatic(app, rt);
+  registerStatic(app, rt, bundles);
 
   // Background writes (failed-attempt resets, rehashes, idp bookkeeping) finish before the app is closed.
   app.addHook('onClose', async () => {

@@ -44,6 +44,12 @@ export interface WebheadDeps {
   readonly forcibleIssuers: readonly string[];
   /** Mail domain → bridge host, used when the domain has no support document of its own. */
   readonly proxyIdps: Readonly<Record<string, string>>;
+  /**
+   * Where the browser bundles come from: `prebuilt` (production) reads dist-browser/ at start and never
+   * loads a bundler; `development` bundles src/browser, again when it changes. Unset: development in a
+   * checkout with esbuild installed, else prebuilt.
+   */
+  readonly browserBundles?: 'prebuilt' | 'development';
   /** Test-only GET /wsapi/fake_verification (SPEC §4.9); the configuration refuses it in production. */
   readonly fakeVerification?: boolean;
   /** Development mailbox directory: when set, GET /__mailbox__ (HTML) and /__mailbox__.json list sent mail. */

@@ -3,13 +3,14 @@
  * /provisioning_api.js and /authentication_api.js (the primary IdPs' shims), /sign_in (the dialog popup),
  * /communication_iframe (framed by every site, so frameable), the email landing pages and the account page.
  *
- * The bundles come from src/browser, built in memory with esbuild at first use when esbuild and the
- * sources are here (a checkout: always current), else from dist-browser/ (`npm run build:browser`, for
- * installs without dev dependencies). The pages inline their script and style, so their CSP allows exactly
- * those by hash and nothing else.
+ * The bundles are built before the webhead starts (`npm run build:browser`, which `npm install` runs when
+ * esbuild is installed) into dist-browser/; in production the webhead only reads them, and a missing one
+ * stops it at start. In development it bundles src/browser in memory instead, again whenever a source
+ * changes. The pages inline their script and style, so their CSP allows exactly those by hash and nothing
+ * else.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -55,17 +56,30 @@ function projectRoot(): string {
   return dir;
 }
 
-async function buildInMemory(root: string): Promise<Bundles | undefined> {
-  const sources = join(root, 'src', 'browser');
-  if (!existsSync(join(sources, 'include.ts'))) return undefined;
-  let esbuild: typeof import('esbuild');
-  try {
-    esbuild = await import('esbuild');
-  } catch {
-    return undefined; // no dev dependencies: use the prebuilt files
-  }
+const BUILD_COMMAND = 'npm run build:browser';
+
+/** The bundles' sources: the browser code and the text it shares with the webhead. */
+const SOURCE_DIRS = [join('src', 'browser'), join('src', 'text')];
+
+/** The newest modification time among the sources, to know when to bundle again. */
+function sourcesChangedAt(root: string): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const dir of SOURCE_DIRS) walk(join(root, dir));
+  return newest;
+}
+
+async function bundle(root: string): Promise<Bundles> {
+  // Development only: production never loads a bundler (it reads dist-browser/).
+  const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: BUNDLE_ENTRIES.map((name) => join(sources, `${name}.ts`)),
+    entryPoints: BUNDLE_ENTRIES.map((name) => join(root, 'src', 'browser', `${name}.ts`)),
     outdir: join(root, 'dist-browser'),
     bundle: true,
     minify: true,
@@ -82,20 +96,65 @@ async function buildInMemory(root: string): Promise<Bundles | undefined> {
   ) as Bundles;
 }
 
-function readPrebuilt(root: string): Bundles {
+/** The built bundles in dist-browser/; throws, naming the command that builds them, when one is missing. */
+export function prebuiltBundles(root = projectRoot()): Bundles {
   const dir = join(root, 'dist-browser');
+  const missing = BUNDLE_ENTRIES.filter((name) => !existsSync(join(dir, `${name}.js`)));
+  if (missing.length > 0)
+    throw new Error(
+      `the browser bundles are not built (${missing.map((name) => `${name}.js`).join(', ')} missing in ${dir}); run \`${BUILD_COMMAND}\``,
+    );
   return Object.fromEntries(
-    BUNDLE_ENTRIES.map((name) => {
-      const path = join(dir, `${name}.js`);
-      if (!existsSync(path))
-        throw new Error(`static: ${path} is missing; run \`npm run build:browser\` (or install esbuild)`);
-      return [name, readFileSync(path, 'utf8')];
-    }),
+    BUNDLE_ENTRIES.map((name) => [name, readFileSync(join(dir, `${name}.js`), 'utf8')]),
   ) as Bundles;
 }
 
+/** Development: bundles src/browser in memory, again whenever a source has changed since. */
+function developmentBundles(root: string): () => Promise<Bundles> {
+  let built: { at: number; bundles: Promise<Bundles> } | undefined;
+  return () => {
+    const at = sourcesChangedAt(root);
+    if (built === undefined || at > built.at) {
+      const bundles = bundle(root);
+      built = { at, bundles };
+      // A failed build is tried again on the next request rather than kept.
+      bundles.catch(() => {
+        if (built?.bundles === bundles) built = undefined;
+      });
+    }
+    return built.bundles;
+  };
+}
+
+/**
+ * Where the webhead's bundles come from. `prebuilt` (production) reads dist-browser/ now, so a missing
+ * bundle stops the start; `development` bundles the sources. Unset: development when esbuild and the
+ * sources are here (a checkout), prebuilt otherwise (an install without dev dependencies).
+ */
+export function bundleSource(
+  mode?: 'prebuilt' | 'development',
+  root = projectRoot(),
+): () => Promise<Bundles> {
+  const development =
+    mode === 'development' ||
+    (mode === undefined && existsSync(join(root, 'src', 'browser', 'include.ts')) && bundlerInstalled());
+  if (development) return developmentBundles(root);
+  const bundles = Promise.resolve(prebuiltBundles(root));
+  return () => bundles;
+}
+
+function bundlerInstalled(): boolean {
+  try {
+    import.meta.resolve('esbuild');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bundles once, as the webhead would get them (tests). */
 export async function loadBundles(root = projectRoot()): Promise<Bundles> {
-  return (await buildInMemory(root)) ?? readPrebuilt(root);
+  return bundleSource(undefined, root)();
 }
 
 const sha256 = (text: string, encoding: 'base64' | 'hex'): string =>
@@ -281,19 +340,20 @@ export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean):
 
 /**
  * Registers the scripts (/include.js and the IdP shims) and the pages (the dialog, the communication
- * iframe, the landing pages, the account page). Bundles load once, at first request.
+ * iframe, the landing pages, the account page), made from `bundles` at first request.
  */
-export function registerStatic(app: TierFastify, rt: Runtime, bundles?: () => Promise<Bundles>): void {
-  let assets: Promise<Assets> | undefined;
-  const load = (): Promise<Assets> => {
-    assets ??= (bundles ?? (() => loadBundles()))().then((b) =>
-      assetsFrom(b, rt.origin, rt.deps.fakeVerification === true),
-    );
-    // A failed build is retried on the next request rather than cached.
-    assets.catch(() => {
-      assets = undefined;
-    });
-    return assets;
+export function registerStatic(
+  app: TierFastify,
+  rt: Runtime,
+  bundles: () => Promise<Bundles> = bundleSource(),
+): void {
+  let assets: { from: Bundles; assets: Assets } | undefined;
+  const load = async (): Promise<Assets> => {
+    const current = await bundles();
+    // New bundles (development: a source changed) make new pages.
+    if (assets?.from !== current)
+      assets = { from: current, assets: assetsFrom(current, rt.origin, rt.deps.fakeVerification === true) };
+    return assets.assets;
   };
 
   const send = (request: FastifyRequest, reply: FastifyReply, asset: Asset) => {
