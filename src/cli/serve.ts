@@ -211,6 +211,8 @@ async function buildDatabaseTier(
   const tierApp = buildWebhead({
     ...shared,
     reader,
+    // Production serves the bundles built at install time and never runs a bundler.
+    ...(config.env === 'production' ? { browserBundles: 'prebuilt' as const } : {}),
     domainPublicKey: domainPublicKey(layout),
     // The key file's time stands for the key's creation (the original read its root certificate's iat).
     domainKeyCreatedAt: Math.round(statSync(layout.domainPublicKey).mtimeMs),
