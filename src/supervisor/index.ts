@@ -103,6 +103,8 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const restartCounts = new Map<string, number>();
   const listening = new Set<string>();
   let stopping = false;
+  // Read through a function: `stop()` sets it from outside the loops that test it (tsc cannot see that).
+  const isStopping = () => stopping;
   let fatal: ((err: Error) => void) | undefined;
   const fatalExit = new Promise<never>((_, reject) => {
     fatal = reject;
@@ -155,7 +157,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     fatalExit,
     (async () => {
       const deadline = Date.now() + (options.readyTimeoutMs ?? 150_000);
-      while (Date.now() < deadline && !stopping) {
+      while (Date.now() < deadline && !isStopping()) {
         // Our own processes first: a heartbeat alone could be another process's on the same port.
         if (options.processes.every((p) => listening.has(p.name))) {
           const res = await fetchText(`${options.routerUrl}/__heartbeat__?deep`, 6000);
