@@ -24,6 +24,8 @@ export interface WsapiClientOptions {
   readonly codec: SessionCodec;
   /** Signs every request; none sends unsigned ones. */
   readonly signer?: Signer;
+  /** Plays the router: where an op goes and how that call is signed (default: `base` and `signer`). */
+  readonly route?: (op: string) => { readonly base: string; readonly signer?: Signer };
   /** The end user's address, as the router passes it on. */
   readonly forwardedFor?: string;
 }
@@ -32,6 +34,8 @@ export interface WsapiClient {
   get(op: string, query?: Record<string, string | number>): Promise<WsapiAnswer>;
   /** POSTs JSON with the session's CSRF token added (unless the body sets `csrf` itself). */
   post(op: string, body?: Record<string, unknown>): Promise<WsapiAnswer>;
+  /** GET session_context, keeping its CSRF token for the POSTs that follow. */
+  context(): Promise<Record<string, unknown>>;
   /** Replaces the cookie with a freshly sealed session (a CSRF token is added when missing). */
   useSession(session: Session, durationMs?: number, createdAt?: number): void;
   /** The session in the current cookie, as the tiers read it; null when none or invalid. */
@@ -54,11 +58,13 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     if (cookie) headers.cookie = `${name}=${cookie}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.forwardedFor) headers['x-forwarded-for'] = options.forwardedFor;
-    if (options.signer) {
-      const { tier, key, callee } = options.signer;
+    const op = url.slice('/wsapi/'.length).split('?', 1)[0] ?? '';
+    const { base, signer } = options.route?.(op) ?? options;
+    if (signer) {
+      const { tier, key, callee } = signer;
       Object.assign(headers, signTierRequest(tier, key, callee, { method, url, body }));
     }
-    const res = await request(`${options.base}${url}`, { method, headers, body });
+    const res = await request(`${base}${url}`, { method, headers, body });
     const set = res.headers['set-cookie'];
     for (const line of [set ?? []].flat()) {
       if (line.startsWith(`${name}=`)) cookie = line.slice(name.length + 1).split(';', 1)[0] ?? '';
@@ -78,6 +84,11 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     post(op, body = {}) {
       const withCsrf = 'csrf' in body || csrf === undefined ? body : { ...body, csrf };
       return send('POST', `/wsapi/${op}`, JSON.stringify(withCsrf));
+    },
+    async context() {
+      const json = (await client.get('session_context')).json();
+      csrf = json.csrf_token as string;
+      return json;
     },
     useSession(session, durationMs = FOUR_WEEKS, createdAt = Date.now()) {
       const sealed = { csrf: `csrf-${Math.random().toString(36).slice(2)}`, ...session };

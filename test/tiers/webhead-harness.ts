@@ -35,6 +35,7 @@ import { buildKeysigner } from '../../src/tiers/keysigner/index.ts';
 import { buildWebhead, type WebheadDeps } from '../../src/tiers/webhead/index.ts';
 import { tierKeyPair } from '../helpers/tier-keys.ts';
 import { checkWsapiAnswer } from '../helpers/contract.ts';
+import { createWsapiClient, type WsapiClient } from '../helpers/wsapi-client.ts';
 
 export const PUBLIC_URL = 'https://login.persona.test';
 export const ISSUER = 'login.persona.test';
@@ -49,14 +50,9 @@ const defaults = loadConfig({ env: {} });
 
 export type { Answer } from '../helpers/browser.ts';
 
-export interface Browser {
-  get(op: string, query?: Record<string, string>): Promise<Answer>;
-  /** POSTs JSON to the tier the router would pick; adds the CSRF token unless `csrf` is in the body. */
-  post(op: string, body?: Record<string, unknown>): Promise<Answer>;
-  /** session_context, keeping its CSRF token. */
-  context(): Promise<Record<string, unknown>>;
+/** The one wsapi test client (test/helpers/wsapi-client.ts), routed as the router would, with a sign-in. */
+export interface Browser extends WsapiClient {
   signIn(email: string, pass?: string, ephemeral?: boolean): Promise<Answer>;
-  readonly cookie: string;
 }
 
 export interface StackOptions {
@@ -232,51 +228,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return answer;
   };
 
+  // A browser behind the router: reads to this webhead, writes to the dbwriter, each signed as the router.
   const browserFor =
     (webheadBase: string) =>
     (ip = '198.51.100.7'): Browser => {
-      let cookie = '';
-      let csrf: string | undefined;
-      const call = async (method: 'GET' | 'POST', op: string, body?: string) => {
-        const writes = findOperation(op)?.writes === true;
-        const headers: Record<string, string> = { 'x-forwarded-for': ip };
-        if (cookie) headers.cookie = `${codec.name}=${cookie}`;
-        if (body !== undefined) headers['content-type'] = 'application/json';
-        const res = await sendTo(
-          writes ? dbwriterBase : webheadBase,
-          writes ? 'dbwriter' : 'webhead',
-          method,
-          `/wsapi/${op}`,
-          headers,
-          body,
-        );
-        for (const line of [res.headers['set-cookie'] ?? []].flat()) {
-          if (line.startsWith(`${codec.name}=`))
-            cookie = line.slice(codec.name.length + 1).split(';', 1)[0] ?? '';
-        }
-        return res;
-      };
-      const b: Browser = {
-        get: (op, query = {}) => {
-          const qs = new URLSearchParams(query).toString();
-          return call('GET', qs ? `${op}?${qs}` : op);
+      const signer = (callee: Tier) => ({ tier: 'router' as const, key: keys.router.privateKey, callee });
+      const client = createWsapiClient({
+        base: webheadBase,
+        codec,
+        forwardedFor: ip,
+        route: (op) =>
+          findOperation(op)?.writes === true
+            ? { base: dbwriterBase, signer: signer('dbwriter') }
+            : { base: webheadBase, signer: signer('webhead') },
+      });
+      return Object.assign(client, {
+        async signIn(email: string, pass = PASSWORD, ephemeral = false) {
+          if (client.csrf === undefined) await client.context();
+          return client.post('authenticate_user', { email, pass, ephemeral });
         },
-        post: (op, body = {}) => call('POST', op, JSON.stringify('csrf' in body ? body : { ...body, csrf })),
-        async context() {
-          const res = await call('GET', 'session_context');
-          const json = res.json();
-          csrf = json.csrf_token as string;
-          return json;
-        },
-        async signIn(email, pass = PASSWORD, ephemeral = false) {
-          if (csrf === undefined) await b.context();
-          return b.post('authenticate_user', { email, pass, ephemeral });
-        },
-        get cookie() {
-          return cookie;
-        },
-      };
-      return b;
+      });
     };
 
   const addSecondary: Stack['addSecondary'] = async (email, { password = PASSWORD, cost = COST } = {}) => {
