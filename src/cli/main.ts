@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { EXIT_FATAL } from '../supervisor/index.ts';
-import type { ExampleName } from '../topology/index.ts';
+import { RUNNING_TIERS, type ExampleName } from '../topology/index.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `persona: the BrowserID identity service
@@ -15,8 +15,8 @@ Usage:
 Commands:
   start                               the whole local stack: every tier as its own process,
                                       data, keys and the SQLite database made on first run
-  serve <tier>                        one tier: router, webhead, dbwriter, keysigner or verifier;
-                                      or example-site / example-primary (development only)
+  serve <tier> [--instance N]         one tier: ${RUNNING_TIERS.join(', ')};
+                                      or examples, example-site, example-primary (development)
   migrate [--status]                  create or update the database schema (PERSONA_DATABASE_URL)
   keys generate [--dir D] [--force]   write the domain keypair (RS256, RSA-2048) into D
                                       (default: $PERSONA_DATA_DIR/keys, i.e. ./var/keys);
@@ -86,8 +86,8 @@ const stopSignal = () =>
 
 const SERVE_HELP = `Usage: persona serve <name> [--instance N]
 
-Runs one process of the topology (src/topology): a tier (router, webhead, dbwriter, keysigner,
-verifier) or a development example (example-site, example-primary). --instance N (from 0) picks
+Runs one process of the topology (src/topology): a tier (${RUNNING_TIERS.join(', ')}) or a
+development example (examples runs both, example-site, example-primary). --instance N (from 0) picks
 which local instance's port it listens on: the tier's port + 10·N.
 `;
 
@@ -138,7 +138,7 @@ async function serveCommand(args: string[]): Promise<number> {
       name === 'examples' ? (['example-site', 'example-primary'] as const) : isExample(name) ? [name] : [];
     if (names.length === 0) {
       process.stderr.write(
-        `persona serve: name a tier: router, webhead, dbwriter, keysigner or verifier (or examples, example-site, example-primary)\n`,
+        `persona serve: name a tier: ${RUNNING_TIERS.join(', ')} (or examples, example-site, example-primary)\n`,
       );
       return 2;
     }
