@@ -1,6 +1,8 @@
 /**
- * The account page (/, reference/persona.md §9 "manage_account"). Signed out: a sign-in form
- * (authenticate_user), so the page works on its own. Signed in: the account's addresses (list_emails),
+ * The account page (/, reference/persona.md §9 "manage_account"). Signed out: what Persona is, a sign-in
+ * form (authenticate_user; an address of a primary IdP is sent to its provider), "Forgot your password?"
+ * (stage_reset) and a new account (stage_user), each mail followed by its *_status op until the link is
+ * opened, so the page works on its own. Signed in: the account's addresses (list_emails),
  * each with Remove (remove_email, on a second press); adding an address (stage_email, then
  * email_addition_status every 3 s until the mailed link is followed); changing the password
  * (update_password); signing out (logout); cancelling the account (account_cancel, once a box is ticked).
@@ -63,13 +65,17 @@ function setHasPassword(value: boolean): void {
 
 async function refreshList(): Promise<void> {
   const { emails } = await getJson('list_emails');
+  // For password managers: the change-password form's account.
+  if (Array.isArray(emails) && typeof emails[0] === 'string') input('password-username').value = emails[0];
   const items = (Array.isArray(emails) ? emails : []).map((email: unknown) => {
     const item = document.createElement('li');
     const button = document.createElement('button');
     button.value = String(email);
     button.textContent = t('remove');
     button.setAttribute('aria-label', t('removeLabel', { email: button.value }));
-    item.append(`${button.value} `, button);
+    const address = document.createElement('span');
+    address.textContent = button.value;
+    item.append(address, button);
     return item;
   });
   list.replaceChildren(...items);
@@ -120,13 +126,115 @@ function awaitAddition(email: string): void {
   setTimeout(poll, POLL_MS);
 }
 
-onSubmit(el('sign-in'), async () => {
+/** Polls a *_status op for `email` until it is no longer pending, or the view changes (undefined). */
+async function statusOf(op: string, email: string): Promise<string | undefined> {
+  const mine = generation;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (mine !== generation) return undefined;
+    let status: unknown;
+    try {
+      ({ status } = await getJson(op, { email }));
+    } catch (err) {
+      // A busy or unreachable server may come back; anything else ends the wait.
+      if (err instanceof WsapiError && (err.status === 503 || err.status === 0)) continue;
+      throw err;
+    }
+    if (mine !== generation) return undefined;
+    if (status !== 'pending') return String(status);
+  }
+}
+
+/** After a mail's link was opened in this browser: signed in; elsewhere: sign in with the password. */
+async function afterMail(outcome: string | undefined, email: string): Promise<void> {
+  if (outcome === undefined) return;
+  ctx = undefined;
+  const state = await context();
+  if (outcome === 'complete' && state.authenticated) {
+    say('');
+    await showAccount(state.hasPassword);
+    return;
+  }
+  signInEmail.value = email;
+  showSignIn(t('mailDoneSignIn'));
+}
+
+/** Waits for the mail's link in the background: the forms stay usable meanwhile. */
+function follow(op: string, email: string): void {
+  statusOf(op, email)
+    .then((outcome) => afterMail(outcome, email))
+    .catch((err: unknown) => {
+      complain(messageFor(err));
+    });
+}
+
+async function forgotPassword(email: string): Promise<void> {
+  const answer = await postJson('stage_reset', await context(), { email, site: window.location.origin });
+  if (answer.success !== true) throw new Refusal(t('noSuchAccount', { email }));
+  say(t('resetSent', { email }));
+  follow('password_reset_status', email);
+}
+
+/** Signing in failed: a primary IdP's address has no Persona password to match. */
+async function explainFailure(email: string, code: unknown): Promise<string> {
+  if (code === 'account locked') return t('accountLocked');
+  const info = await getJson('address_info', { email }).catch((): Record<string, unknown> => ({}));
+  if (info.type === 'primary')
+    return t('primaryAddress', {
+      email,
+      domain: typeof info.issuer === 'string' ? info.issuer : (email.split('@')[1] ?? ''),
+    });
+  return t('signInWrong');
+}
+
+const showSignUp = el('show-sign-up');
+showSignUp.addEventListener('click', () => {
+  el('sign-up-card').hidden = false;
+  showSignUp.setAttribute('aria-expanded', 'true');
+  const typed = signInEmail.value.trim();
+  if (typed !== '') input('sign-up-email').value = typed;
+  focus(input('sign-up-email'));
+});
+
+onSubmit(el('sign-up'), async () => {
+  const emailField = input('sign-up-email');
+  const email = emailField.value.trim();
+  if (!EMAIL.test(email)) {
+    emailField.focus();
+    throw new Refusal(t('emailInvalid'));
+  }
+  const chosen = input('sign-up-new-password');
+  const problem = passwordProblem(chosen.value, input('sign-up-repeat-password').value);
+  if (problem) {
+    chosen.focus();
+    throw new Refusal(problem);
+  }
+  const info = await getJson('address_info', { email });
+  if (info.type === 'primary')
+    throw new Refusal(
+      t('primaryAddress', { email, domain: typeof info.issuer === 'string' ? info.issuer : '' }),
+    );
+  if (info.state !== 'unknown') throw new Refusal(t('alreadyAccount', { email }));
+  const answer = await postJson('stage_user', await context(), {
+    email,
+    pass: chosen.value,
+    site: window.location.origin,
+  });
+  if (answer.success !== true) throw new Refusal(t('addRefused', { reason: String(answer.reason) }));
+  chosen.value = '';
+  input('sign-up-repeat-password').value = '';
+  say(t('signUpSent', { email }));
+  follow('user_creation_status', email);
+});
+
+onSubmit(el('sign-in'), async (submitter) => {
   const email = signInEmail.value.trim();
   const pass = input('sign-in-password');
   if (!EMAIL.test(email)) {
     signInEmail.focus();
     throw new Refusal(t('emailInvalid'));
   }
+  if (submitter?.id === 'forgot') return forgotPassword(email);
   const problem = badPassword(pass.value);
   // A password outside the wsapi's bounds cannot be right: not sent.
   const answer = problem
@@ -134,9 +242,7 @@ onSubmit(el('sign-in'), async () => {
     : await postJson('authenticate_user', await context(), { email, pass: pass.value, ephemeral: false });
   if (answer.success !== true) {
     pass.select();
-    throw new Refusal(
-      pass.value === '' ? problem : t(answer.code === 'account locked' ? 'accountLocked' : 'signInWrong'),
-    );
+    throw new Refusal(pass.value === '' ? problem : await explainFailure(email, answer.code));
   }
   pass.value = '';
   say('');

@@ -23,7 +23,7 @@ import {
   signAssertion,
 } from './assertion.ts';
 import { signInWithPrimary, type DialogUi, type PrimaryAddress } from './dialog-primary.ts';
-import { translator } from './i18n.ts';
+import { pageTranslator } from './i18n.ts';
 import {
   forgetEverything,
   keepKey,
@@ -33,7 +33,7 @@ import {
   sharedComputer,
   storedKey,
 } from './key-store.ts';
-import { dialogMessages } from './messages/dialog.ts';
+import { dialogEn } from './messages/dialog.ts';
 import { AUTH_CANCEL_PATH, AUTH_RETURN_PATH } from './provisioning-protocol.ts';
 import {
   envelope,
@@ -46,7 +46,7 @@ import {
 } from './protocol.ts';
 import { WsapiError, getJson, postJson, postText, sessionContext, type SessionContext } from './wsapi.ts';
 
-const t = translator(dialogMessages, document.documentElement.lang);
+const t = pageTranslator(dialogEn);
 /** How often a waiting screen asks whether the mail's link was opened (the original's 3 s). */
 const POLL_MS = 3000;
 /** A kept certificate is used only while it has this long left. */
@@ -122,6 +122,8 @@ function show(screen: Screen): void {
     if (element) element.hidden = name !== screen;
   }
   if (useAnother) useAnother.hidden = screen === 'email';
+  // Password managers pair the password with the address it is for.
+  for (const id of ['password-username', 'new-username']) field(id).value = current;
   const first = byId(`screen-${screen}`)?.querySelector<HTMLElement>('input:not([type=checkbox]), button');
   first?.focus();
   if (!interactive) {
@@ -138,6 +140,14 @@ function send(message: FromDialog): void {
 function finish(message: FromDialog): void {
   send(message);
   window.close();
+}
+
+const retryRow = byId('retry-row');
+/** The step a "Try again" runs again: the one Persona was too busy for (after wsapi.ts's own retries). */
+let retryable: (() => Promise<void>) | undefined;
+function offerRetry(step: (() => Promise<void>) | undefined): void {
+  retryable = step;
+  if (retryRow) retryRow.hidden = step === undefined;
 }
 
 function messageFor(err: unknown): string {
@@ -165,11 +175,18 @@ let latest = 0;
 function act(step: () => Promise<void>): void {
   if (busy) return;
   complain('');
+  offerRetry(undefined);
   setBusy(true);
   const mine = (latest += 1);
   step()
     .catch((err: unknown) => {
-      if (mine === latest) complain(messageFor(err));
+      if (mine !== latest) return;
+      complain(messageFor(err));
+      // Busy or unreachable: not a dead end, the person may ask again.
+      if (err instanceof WsapiError && (err.status === 503 || err.status === 0)) {
+        offerRetry(step);
+        setTimeout(() => byId('retry')?.focus());
+      }
     })
     .finally(() => {
       if (mine === latest) setBusy(false);
@@ -209,7 +226,7 @@ const isEmail = (text: string): boolean => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(tex
 function showEmail(prefill?: string): void {
   const email = field('email');
   if (prefill !== undefined) email.value = prefill;
-  say(t('signInTo', { site: siteName }));
+  say(t('emailPrompt'));
   show('email');
 }
 
@@ -257,8 +274,12 @@ async function waitFor(op: string, text: string): Promise<string> {
   }
 }
 
+/** The last stage_* call, which the waiting screen's "Send the email again" repeats. */
+let lastStage: { op: string; body: Record<string, unknown> } | undefined;
+
 /** A stage_* call: its refusals become messages; true when the mail went out. */
 async function stage(op: string, body: Record<string, unknown>): Promise<boolean> {
+  lastStage = { op, body };
   try {
     const answer = await postJson(op, await getContext(), { ...body, ...branding, site: audience });
     if (answer.success === true) return true;
@@ -514,6 +535,7 @@ async function showPick(): Promise<void> {
   list.replaceChildren(
     ...emails.map((email, index) => {
       const row = document.createElement('p');
+      row.className = 'choice';
       const radio = document.createElement('input');
       radio.type = 'radio';
       radio.name = 'pick';
@@ -522,13 +544,13 @@ async function showPick(): Promise<void> {
       radio.checked = email === preferred || (index === 0 && !emails.includes(preferred));
       const label = document.createElement('label');
       label.htmlFor = radio.id;
-      label.textContent = ` ${email}`;
+      label.textContent = email;
       row.append(radio, label);
       return row;
     }),
   );
   ephemeral = sharedComputer();
-  say(t('signInTo', { site: siteName }));
+  say('');
   show('pick');
   list.querySelector<HTMLInputElement>('input:checked')?.focus();
 }
@@ -567,6 +589,15 @@ let branding: { backgroundColor?: string; siteLogo?: string } = {};
 
 /** The site's logo, colour and terms, as it asked; anything malformed is left out, not an error. */
 function showSite(options: RequestOptions): void {
+  const name = byId('site-name');
+  if (name) name.textContent = siteName;
+  byId('site-eyebrow')?.removeAttribute('hidden');
+  const host = byId('site-host');
+  // The site names itself; its real address beside the name is what a person can trust.
+  if (host) {
+    host.textContent = new URL(audience).host;
+    host.hidden = siteName === audience;
+  }
   const logo = parseHttpUrl(options.siteLogo, true);
   const color =
     options.backgroundColor !== undefined && COLOR.test(options.backgroundColor)
@@ -585,10 +616,14 @@ function showSite(options: RequestOptions): void {
   const header = byId('site');
   if (color !== undefined && header) {
     const hex = color.length === 4 ? color.replace(/\w/g, (c) => c + c) : color;
-    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    // WCAG relative luminance: black or white, whichever contrasts more (at least 4.58:1 either way).
+    const [r = 0, g = 0, b = 0] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     header.style.background = color;
-    // Dark text on light colours, light text on dark ones.
-    header.style.color = 0.299 * (r ?? 0) + 0.587 * (g ?? 0) + 0.114 * (b ?? 0) > 150 ? '#222' : '#fff';
+    header.style.color = (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) ? '#000' : '#fff';
   }
   const terms = parseHttpUrl(options.termsOfService);
   const privacy = parseHttpUrl(options.privacyPolicy);
@@ -620,7 +655,7 @@ async function begin(options: RequestOptions): Promise<void> {
   siteName = options.siteName ?? audience;
   showSite(options);
   if (options.email !== undefined) field('email').value = options.email;
-  say(t('signInTo', { site: siteName }));
+  say(t('waiting'));
   const ctx = await freshContext();
   if (returned !== undefined) {
     ephemeral = returned.ephemeral;
@@ -658,6 +693,24 @@ function startScreens(options: RequestOptions): void {
   });
   byId('sign-out')?.addEventListener('click', () => {
     act(signOutOfPersona);
+  });
+  byId('retry')?.addEventListener('click', () => {
+    const step = retryable;
+    if (step !== undefined) act(step);
+  });
+  byId('resend')?.addEventListener('click', () => {
+    const again = lastStage;
+    if (again === undefined) return;
+    // The screen keeps waiting (its poll goes on); only the mail goes out again, or the 60 s throttle says why not.
+    complain('');
+    void stage(again.op, again.body).then(
+      (sent) => {
+        if (sent) say(t('resent', { email: current }));
+      },
+      (err: unknown) => {
+        complain(messageFor(err));
+      },
+    );
   });
   useAnother?.addEventListener('click', () => {
     complain('');

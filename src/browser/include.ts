@@ -26,7 +26,19 @@ interface WatchOptions {
   onlogin: (assertion: string) => void;
   onlogout?: () => void;
   onready?: () => void;
+  /** Told why, when Persona's communication iframe could not be loaded after retrying. */
+  onerror?: (reason: string) => void;
 }
+
+/**
+ * Waits before loading the communication iframe again after it came up without our script (a 503 from a
+ * busy service, an error page); after the last, the site is told (onerror) and logout still reaches it.
+ */
+const IFRAME_RETRY_MS = [500, 1000, 2000, 4000];
+/** A load that sends no hello within this is a failed one. */
+const IFRAME_HELLO_MS = 400;
+/** A load that never finishes at all. */
+const IFRAME_LOAD_TIMEOUT_MS = 10_000;
 
 interface RequestCallbacks {
   oncancel?: () => void;
@@ -60,9 +72,22 @@ function createNavigatorId(persona: string): NavigatorId {
   let pending: { options: RequestOptions; oncancel: (() => void) | undefined } | undefined;
   let closedPoll: number | undefined;
 
+  let iframeAttempt = 0;
+  let iframeDead = false;
+
+  /**
+   * Without the iframe, what it would have relayed is delivered here: it keeps no state of its own, so a
+   * logout is the site's to carry out (and `ready` only says the channel is settled).
+   */
+  const deliverWithoutIframe = (message: ToIframe): void => {
+    if (message.type === 'logout') watching?.onlogout?.();
+    else watching?.onready?.();
+  };
+
   const toIframe = (message: ToIframe): void => {
     const target = iframe?.contentWindow;
     if (iframeListening && target) target.postMessage(envelope(message), persona);
+    else if (iframeDead) deliverWithoutIframe(message);
     else iframeQueue.push(message);
   };
 
@@ -116,7 +141,26 @@ function createNavigatorId(persona: string): NavigatorId {
     }
   });
 
-  const attachIframe = (): void => {
+  const iframeFailed = (frame: HTMLIFrameElement): void => {
+    if (iframe !== frame || iframeListening) return;
+    const delay = IFRAME_RETRY_MS[iframeAttempt];
+    iframeAttempt += 1;
+    frame.remove();
+    if (delay !== undefined) {
+      window.setTimeout(attachIframe, delay);
+      return;
+    }
+    iframeDead = true;
+    try {
+      watching?.onerror?.(
+        `persona: the communication iframe could not be loaded (${String(iframeAttempt)} tries)`,
+      );
+    } finally {
+      for (const queued of iframeQueue.splice(0)) deliverWithoutIframe(queued);
+    }
+  };
+
+  function attachIframe(): void {
     const frame = document.createElement('iframe');
     frame.src = `${persona}${IFRAME_PATH}${fragmentFor(here)}`;
     frame.title = 'Persona';
@@ -124,13 +168,22 @@ function createNavigatorId(persona: string): NavigatorId {
     frame.tabIndex = -1;
     frame.style.display = 'none';
     iframe = frame;
+    // A load (of a 503 page, say) that brings no hello, or no load at all: try again, a new frame each time.
+    frame.addEventListener('load', () => {
+      window.setTimeout(() => {
+        iframeFailed(frame);
+      }, IFRAME_HELLO_MS);
+    });
+    window.setTimeout(() => {
+      iframeFailed(frame);
+    }, IFRAME_LOAD_TIMEOUT_MS);
     const append = (): void => {
       document.body.appendChild(frame);
     };
     // DOM types say body always exists; it is null while a script in <head> runs.
     if ((document.body as HTMLElement | null) !== null) append();
     else document.addEventListener('DOMContentLoaded', append, { once: true });
-  };
+  }
 
   return {
     watch(options) {

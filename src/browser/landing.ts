@@ -52,6 +52,8 @@ async function start([op, heading, label, done]: (typeof LANDINGS)[string]): Pro
   const [info, ctx] = await Promise.all([getJson('email_for_token', { token }), sessionContext()]);
   if (info.success !== true || typeof info.email !== 'string') throw new Refusal(t('linkUsed'));
   const email = info.email;
+  // Password managers pair the password with the address it is for.
+  for (const id of ['prove-username', 'choose-username']) input(id).value = email;
 
   const askPassword = (): void => {
     el('password-label').textContent = t(label);

@@ -2,12 +2,19 @@
  * What the landing pages (landing.ts) and the account page (account.ts) share: the texts both show, the
  * status and alert regions, forms that run one call at a time, error wording and the password rule.
  */
-import { translator } from '../text/i18n.ts';
-import { pagesMessages } from '../text/messages/pages.ts';
+import { pagesEn } from '../text/messages/pages.ts';
+import { pageTranslator } from './i18n.ts';
 import { WsapiError } from './wsapi.ts';
 
-/** The markup was rendered in <html lang>: the scripts speak the same language. */
-export const t = translator(pagesMessages, document.documentElement.lang);
+/** The markup was rendered in one locale, whose texts the page carries: the scripts speak the same. */
+export const t = pageTranslator(pagesEn);
+
+// The language switch's links (?lang=xx) keep the rest of the address: a landing page's token above all.
+for (const link of document.querySelectorAll<HTMLAnchorElement>('#languages a[hreflang]')) {
+  const url = new URL(window.location.href);
+  url.searchParams.set('lang', link.hreflang);
+  link.href = url.href;
+}
 
 /** An element of our own markup (src/tiers/webhead/markup/pages.ts), which has them all. */
 export const el = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;

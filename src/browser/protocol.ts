@@ -14,7 +14,12 @@ export const IFRAME_PATH = '/communication_iframe';
 export const DIALOG_PATH = '/sign_in';
 /** The popup's window name: a second request() reuses the same window. */
 export const DIALOG_WINDOW_NAME = '__persona_dialog';
-export const DIALOG_FEATURES = 'popup,width=700,height=375';
+/**
+ * The popup's inner size: every screen's primary button shows without scrolling (test/browser/fit.test.ts),
+ * and it fits a 1366×768 laptop with the browser's own bars. The original's 700×375 cut "Create account" off.
+ */
+export const DIALOG_SIZE = { width: 480, height: 640 } as const;
+export const DIALOG_FEATURES = `popup,width=${String(DIALOG_SIZE.width)},height=${String(DIALOG_SIZE.height)}`;
 
 /** What a site may pass to request(); strings only, so the object survives postMessage's cloning. */
 export interface RequestOptions {

@@ -24,12 +24,35 @@ export interface SessionContext {
   serverNow(): number;
 }
 
+/** Waits before each retry of a 503 (load shedding, SPEC §6): then the caller offers "Try again". */
+const RETRY_DELAYS_MS = [500, 1500, 3000];
+/** A Retry-After longer than this is not waited for here: the person decides. */
+const MAX_RETRY_AFTER_MS = 5000;
+
+function retryDelay(response: Response, attempt: number): number | undefined {
+  const base = RETRY_DELAYS_MS[attempt];
+  if (base === undefined) return undefined;
+  const after = Number(response.headers.get('retry-after'));
+  const asked = Number.isFinite(after) && after > 0 ? after * 1000 : 0;
+  if (asked > MAX_RETRY_AFTER_MS) return undefined;
+  // Jitter, so the dialogs a busy moment turned away do not all come back at once.
+  return Math.max(base, asked) * (0.75 + Math.random() * 0.5);
+}
+
 async function call(path: string, init?: RequestInit): Promise<Response> {
   let response: Response;
-  try {
-    response = await fetch(`/wsapi/${path}`, { credentials: 'same-origin', ...init });
-  } catch {
-    throw new WsapiError(0, 'Persona could not be reached. Check your connection and try again.');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(`/wsapi/${path}`, { credentials: 'same-origin', ...init });
+    } catch {
+      throw new WsapiError(0, 'Persona could not be reached. Check your connection and try again.');
+    }
+    // Shedding and full queues answer 503 before the op runs; the ops the pages call are safe to repeat
+    // otherwise too (a second stage_* at worst meets the 60 s mail throttle, which says so).
+    const delay = response.status === 503 ? retryDelay(response, attempt) : undefined;
+    if (delay === undefined) break;
+    await response.body?.cancel().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
   if (!response.ok) {
     const text = (await response.text().catch(() => '')).slice(0, 200);

@@ -17,6 +17,23 @@ export type Translate<C extends Catalogue> = (key: keyof C & string, vars?: Vars
 
 export const SOURCE_LOCALE = 'en';
 
+/** Each locale's own name, for the language switch (written in that language). */
+export const LOCALE_NAMES: Readonly<Record<string, string>> = {
+  en: 'English',
+  de: 'Deutsch',
+  fr: 'Français',
+  es: 'Español',
+  'pt-BR': 'Português (Brasil)',
+  ar: 'العربية',
+  he: 'עברית',
+  fa: 'فارسی',
+};
+
+/** Right-to-left scripts: the page gets dir="rtl" (its CSS uses logical properties only). */
+const RTL = new Set(['ar', 'he', 'fa', 'ur']);
+export const directionOf = (locale: string): 'ltr' | 'rtl' =>
+  RTL.has(locale.split('-')[0]?.toLowerCase() ?? '') ? 'rtl' : 'ltr';
+
 /** Replaces {name} with vars.name; a missing variable stays visible, as {name}, rather than vanishing. */
 export function format(text: string, vars?: Vars): string {
   if (vars === undefined) return text;

@@ -177,7 +177,7 @@ describe('include.js in Chromium', { skip }, () => {
         site: rpOrigin,
         options: { siteName: 'Example RP' },
       });
-      assert.equal(await popup.textContent('#status'), 'Sign in to Example RP');
+      assert.equal(await popup.textContent('h1'), 'Sign in to Example RP');
       const closed = popup.waitForEvent('close');
       await popup.evaluate('window.personaDialogTestHook.complete("cert~assertion")');
       await waitForEvent(page, 'login');

@@ -108,7 +108,7 @@ describe('journeys through the dialog, the mail and the example site', { skip },
   test('sign up on the example site: a password, the mail, its link, back signed in', async () => {
     const page = await openSite(home);
     const popup = await openDialog(page);
-    assert.equal(await popup.getByRole('status').textContent(), 'Sign in to Persona example site');
+    assert.equal(await popup.getByRole('heading', { level: 1 }).textContent(), 'Sign in to Persona example site');
     // The address field has the focus as soon as the dialog shows.
     assert.equal(await popup.evaluate('document.activeElement && document.activeElement.id'), 'email');
     await enterEmail(popup, ANN);

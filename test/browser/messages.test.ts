@@ -11,7 +11,11 @@ import {
   type Catalogue,
 } from '../../src/text/i18n.ts';
 import { dialogMessages } from '../../src/text/messages/dialog.ts';
+import { mailMessages } from '../../src/text/messages/mail.ts';
 import { pagesMessages } from '../../src/text/messages/pages.ts';
+
+/** The languages the dialog, the pages and the mails must all speak (issue 18). */
+const LOCALES = ['en', 'de', 'fr', 'es', 'pt-BR'];
 
 const placeholders = (text: string): string[] =>
   [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
@@ -19,7 +23,19 @@ const placeholders = (text: string): string[] =>
 const CATALOGUES: Record<string, Readonly<Record<string, Partial<Catalogue>>>> = {
   dialog: dialogMessages,
   pages: pagesMessages,
+  mail: mailMessages,
 };
+
+test('every catalogue speaks every language, and no key is missing in any of them', () => {
+  for (const [name, catalogues] of Object.entries(CATALOGUES)) {
+    assert.deepEqual(Object.keys(catalogues).sort(), [...LOCALES].sort(), `${name}: its locales`);
+    const keys = Object.keys(catalogues.en ?? {});
+    for (const locale of LOCALES) {
+      const missing = keys.filter((key) => typeof catalogues[locale]?.[key] !== 'string');
+      assert.deepEqual(missing, [], `${name}/${locale} lacks these keys`);
+    }
+  }
+});
 
 test('every locale of every catalogue has only English keys, with the same placeholders', () => {
   for (const [name, catalogues] of Object.entries(CATALOGUES)) {
@@ -51,6 +67,7 @@ test('every message key the browser code uses is in its catalogue, and every mes
     readFileSync(join(markup, '../static.ts'), 'utf8'),
   ].join('\n');
   const used = new Set([...sources.matchAll(/\bt\(\s*'(\w+)'/g)].map((m) => m[1]));
+  // The mails' keys are looked up by kind (src/mail/templates.ts: `${kind}Subject`), so they are not here.
   const known = new Set([...Object.keys(dialogMessages.en), ...Object.keys(pagesMessages.en)]);
   for (const key of used) assert.ok(known.has(key ?? ''), `t('${String(key)}') has no message`);
   // A key may also be looked up indirectly (a variable): those are named where they are used.

@@ -117,6 +117,49 @@ describe('webhead browser routes', () => {
     assert.doesNotMatch(without.body, /<meta name="persona-test-hook"/);
   });
 
+  test('the favicon is our mark (no 404 in any console)', async () => {
+    for (const url of ['/favicon.ico', '/favicon.svg']) {
+      const res = await prod.app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, url);
+      assert.match(String(res.headers['content-type']), /^image\/svg\+xml/);
+      assert.match(res.body, /^<svg /);
+    }
+    const page = await prod.app.inject({ method: 'GET', url: '/' });
+    assert.match(String(page.headers['content-security-policy']), /img-src 'self'/);
+  });
+
+  test('pages speak the language Accept-Language asks for, or the one ?lang= switched to', async () => {
+    const de = await prod.app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { 'accept-language': 'de-DE,de;q=0.9' },
+    });
+    assert.match(de.body, /<html lang="de" dir="ltr">/);
+    assert.match(de.body, /Ihr Persona-Konto/);
+    // The script's texts ride along as data (not run: the CSP needs nothing for them).
+    const text = /<script type="application\/json" id="persona-text">([^<]*)<\/script>/.exec(de.body)?.[1];
+    assert.equal((JSON.parse(text ?? '{}') as Record<string, string>).signIn, 'Anmelden');
+    const switched = await prod.app.inject({
+      method: 'GET',
+      url: '/?lang=pt-BR',
+      headers: { 'accept-language': 'de' },
+    });
+    assert.match(switched.body, /<html lang="pt-BR"/);
+    // The language switch names every language in itself, and marks the current one.
+    assert.match(switched.body, /<a href="\?lang=pt-BR" hreflang="pt-BR" lang="pt-BR" aria-current="true">/);
+    for (const name of ['English', 'Deutsch', 'Français', 'Español']) assert.ok(switched.body.includes(name));
+    const en = await prod.app.inject({ method: 'GET', url: '/', headers: { 'accept-language': 'ja' } });
+    assert.match(en.body, /<html lang="en"/);
+    assert.doesNotMatch(en.body, /id="persona-text"/);
+    const dialog = await prod.app.inject({
+      method: 'GET',
+      url: '/sign_in',
+      headers: { 'accept-language': 'fr' },
+    });
+    assert.match(dialog.body, /<html lang="fr"/);
+    assert.match(dialog.body, /Adresse e-mail/);
+  });
+
   test('a failed build answers 500 and is retried on the next request', async () => {
     let calls = 0;
     const flaky = build(false, async () => {

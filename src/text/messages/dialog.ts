@@ -1,3 +1,8 @@
+import { dialogDe } from './de.ts';
+import { dialogEs } from './es.ts';
+import { dialogFr } from './fr.ts';
+import { dialogPtBR } from './pt-BR.ts';
+
 /**
  * The sign-in dialog's messages (/sign_in): the markup's (src/tiers/webhead/markup/dialog.ts) and the
  * script's (src/browser/dialog.ts). English is the source; add a locale as another key of `dialogMessages`.
@@ -7,7 +12,15 @@ export const dialogEn = {
   heading: 'Persona',
   waiting: 'Waiting for the site…',
   notOpenedBySite: 'This window signs you in to a site. Open it from the site’s “Sign in” button.',
-  signInTo: 'Sign in to {site}',
+  signInToEyebrow: 'Sign in to',
+  emailPrompt: 'Enter your email address to continue.',
+  tryAgain: 'Try again',
+  working: 'Working…',
+  resend: 'Send the email again',
+  resent: 'We sent the email to {email} again.',
+  footerNav: 'About Persona',
+  help: 'Help',
+  privacy: 'Privacy',
   cancel: 'Cancel',
   siteLogoAlt: 'Logo of {site}',
   terms: 'By continuing you accept the {terms} and the {privacy} of {site}.',
@@ -84,7 +97,9 @@ export const dialogEn = {
 } as const;
 
 export type DialogMessages = Record<keyof typeof dialogEn, string>;
+/** A translation has every key (test/browser/messages.test.ts checks it at run time too). */
+export type DialogTranslation = DialogMessages;
 
 export const dialogMessages: { readonly en: DialogMessages } & Readonly<
   Record<string, Partial<DialogMessages>>
-> = { en: dialogEn };
+> = { en: dialogEn, de: dialogDe, fr: dialogFr, es: dialogEs, 'pt-BR': dialogPtBR };

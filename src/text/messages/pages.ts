@@ -1,3 +1,8 @@
+import { pagesDe } from './de.ts';
+import { pagesEs } from './es.ts';
+import { pagesFr } from './fr.ts';
+import { pagesPtBR } from './pt-BR.ts';
+
 /**
  * The messages of the email landing pages (/verify_email_address, /confirm, /reset_password,
  * /complete_transition) and of the account page (/): their markup's (rendered by the webhead,
@@ -14,6 +19,11 @@ export const pagesEn = {
   newPasswordLabel: 'New password',
   repeatPasswordLabel: 'Type the new password again',
   passwordRules: 'At least 8 characters, at most 80.',
+  languageNav: 'Language',
+  footerLine: 'Persona: one email address and one password for the sites you use.',
+  footerNav: 'About Persona',
+  help: 'Help',
+  privacy: 'Privacy',
   // The landing pages.
   checkingLink: 'Checking the link…',
   confirm: 'Confirm',
@@ -23,7 +33,22 @@ export const pagesEn = {
   accountHeading: 'Your Persona account',
   loading: 'Loading…',
   signInHeading: 'Sign in to manage your account',
+  signInLead:
+    'Persona signs you in to websites with your email address, so you need no new password for each one. Sign in here to manage your addresses and your password.',
   signIn: 'Sign in',
+  forgotPassword: 'Forgot your password?',
+  newHere: 'New to Persona?',
+  createAccount: 'Create an account',
+  signUpHeading: 'Create a Persona account',
+  aboutHeading: 'What is Persona?',
+  aboutText:
+    'Persona is a sign-in service: a site that offers “Sign in with your email” asks Persona to confirm that the address is yours.',
+  aboutPoint1: 'One password for every site that uses Persona; sites never see it.',
+  aboutPoint2: 'Sites learn only the email address you choose to give them.',
+  aboutPoint3: 'Addresses from email providers that run their own sign-in are confirmed by those providers.',
+  privacyHeading: 'Your privacy',
+  privacyText:
+    'Persona keeps your addresses and a hash of your password, never the password itself. It does not tell one site where else you sign in, and it sends email only to confirm an address or reset a password.',
   emailsHeading: 'Your email addresses',
   signOut: 'Sign out',
   addHeading: 'Add an address',
@@ -67,6 +92,14 @@ export const pagesEn = {
   // The account script.
   emailInvalid: 'Enter an email address, like name@example.com.',
   signInWrong: 'That email address and password do not match. Check them and try again.',
+  primaryAddress:
+    '{email} signs in at its own provider, {domain}, not with a Persona password. Use the sign-in window of a site and continue at {domain}.',
+  noSuchAccount: 'Persona has no account for {email}.',
+  alreadyAccount: '{email} already has a Persona account. Sign in, or choose “Forgot your password?”.',
+  resetSent:
+    'We sent an email to {email}. Open the link in it to choose a new password; this page updates by itself.',
+  signUpSent: 'We sent an email to {email}. Open the link in it to finish; this page updates by itself.',
+  mailDoneSignIn: 'Done. Sign in with your email address and password.',
   accountLocked:
     'This account is locked after too many wrong passwords. Reset the password from a site’s sign-in window to unlock it.',
   noEmails: 'This account has no email address.',
@@ -94,4 +127,8 @@ export const pagesMessages: { readonly en: PagesMessages } & Readonly<
   Record<string, Partial<PagesMessages>>
 > = {
   en: pagesEn,
+  de: pagesDe,
+  fr: pagesFr,
+  es: pagesEs,
+  'pt-BR': pagesPtBR,
 };

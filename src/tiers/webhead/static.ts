@@ -14,12 +14,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { acceptedLanguages, negotiateLocale, translator } from '../../text/i18n.ts';
+import { acceptedLanguages, directionOf, negotiateLocale, translator } from '../../text/i18n.ts';
 import { dialogMessages } from '../../text/messages/dialog.ts';
 import { pagesMessages } from '../../text/messages/pages.ts';
 import type { TierFastify } from '../../http/app.ts';
 import { dialogMarkup } from './markup/dialog.ts';
 import { accountMarkup, landingMarkup } from './markup/pages.ts';
+import { FAVICON_SVG, STYLE } from './markup/style.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Keep in step with scripts/build-browser.mjs. */
@@ -160,22 +161,18 @@ export async function loadBundles(root = projectRoot()): Promise<Bundles> {
 const sha256 = (text: string, encoding: 'base64' | 'hex'): string =>
   createHash('sha256').update(text).digest(encoding);
 
-const STYLE =
-  `body{font:16px/1.4 system-ui,sans-serif;margin:2rem;color:#222}button,input{font:inherit;padding:.4rem 1rem}` +
-  `label{display:block;margin:.8rem 0 .2rem}input{width:min(100%,22rem);box-sizing:border-box}` +
-  `input[type=checkbox],input[type=radio]{width:auto}.check label,fieldset label{display:inline;margin:0}` +
-  `fieldset{border:0;padding:0;margin:0}fieldset div p{margin:.4rem 0}legend{padding:0;margin-bottom:.4rem}` +
-  `.hint{color:#555;font-size:.9em;margin:.2rem 0}button.link{background:none;border:0;color:#0b57d0;` +
-  `text-decoration:underline;cursor:pointer;padding:.4rem .2rem}:focus-visible{outline:3px solid #0b57d0;` +
-  `outline-offset:2px}#error{color:#b00020}#error:empty{display:none}form,section{margin-bottom:1rem}` +
-  `form>button{margin-top:.8rem}table{border-collapse:collapse}td,th{padding:.3rem .6rem;text-align:left}` +
-  `#site{display:flex;align-items:center;gap:1rem;padding:.4rem .8rem;margin:-.4rem -.8rem 0;color:inherit}` +
-  `#site-logo{max-height:3rem;max-width:8rem}`;
-
 interface Asset {
   readonly body: string;
   readonly etag: string;
   readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The locale's texts for the page's script (src/browser/i18n.ts); English is in the bundle already. */
+function textFor(lang: string, catalogue: object | undefined): string {
+  if (lang === 'en' || catalogue === undefined) return '';
+  // JSON in HTML: no "</script" or "<!--" can close or open anything.
+  const json = JSON.stringify(catalogue).replace(/</g, '\\u003c');
+  return `<script type="application/json" id="persona-text">${json}</script>\n`;
 }
 
 function pageAsset(options: {
@@ -184,20 +181,24 @@ function pageAsset(options: {
   script: string;
   main: string;
   head?: string;
+  bodyClass: string;
+  text?: object;
   csp: readonly string[];
 }): Asset {
   if (options.script.includes('</script')) throw new Error('static: a bundle contains </script');
   const body = `<!doctype html>
-<html lang="${options.lang}">
+<html lang="${options.lang}" dir="${directionOf(options.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 ${options.head ?? ''}<title>${options.title}</title>
 <style>${STYLE}</style>
 </head>
-<body>
+<body class="${options.bodyClass}">
 ${options.main}
-<script>${options.script}</script>
+${textFor(options.lang, options.text)}<script>${options.script}</script>
 </body>
 </html>
 `;
@@ -208,6 +209,8 @@ ${options.main}
     "base-uri 'none'",
     "form-action 'none'",
     "connect-src 'self'",
+    // Our favicon; the dialog adds https: for the site's logo.
+    ...(options.csp.some((d) => d.startsWith('img-src')) ? [] : ["img-src 'self'"]),
     ...options.csp,
   ].join('; ');
   return {
@@ -241,7 +244,8 @@ function scriptAsset(code: string, origin: string): Asset {
 interface PageSpec {
   readonly bundle: Entry;
   readonly locales: readonly string[];
-  render(locale: string): { title: string; main: string };
+  render(locale: string): { title: string; main: string; text?: object };
+  readonly bodyClass: string;
   readonly csp: readonly string[];
   /** DEVELOPMENT/TEST ONLY: carries the dialog's test hook meta tag when fake verification is on. */
   readonly testHook?: boolean;
@@ -250,35 +254,52 @@ interface PageSpec {
 const dialogT = (locale: string) => translator(dialogMessages, locale);
 const pagesT = (locale: string) => translator(pagesMessages, locale);
 const locales = (catalogues: object): string[] => Object.keys(catalogues);
+const pageLocales = locales(pagesMessages);
 
 const PAGES = {
   dialog: {
     bundle: 'dialog',
     locales: locales(dialogMessages),
-    render: (locale) => ({ title: dialogT(locale)('title'), main: dialogMarkup(dialogT(locale)) }),
+    render: (locale) => ({
+      title: dialogT(locale)('title'),
+      main: dialogMarkup(dialogT(locale)),
+      text: dialogMessages[locale],
+    }),
+    bodyClass: 'dialog',
     // A popup, never framed (X-Frame-Options DENY from the shared app too). It frames a primary IdP's
     // provisioning page, which may be on any origin.
     // It shows the site's logo (https only, as the wsapi takes siteLogo).
-    csp: ["frame-ancestors 'none'", 'frame-src https: http:', 'img-src https:'],
+    csp: ["frame-ancestors 'none'", 'frame-src https: http:', "img-src 'self' https:"],
     testHook: true,
   },
   iframe: {
     bundle: 'communication_iframe',
     locales: ['en'],
     render: () => ({ title: 'Persona', main: '' }),
+    bodyClass: 'iframe',
     // Framed by every relying party: any ancestor.
     csp: ['frame-ancestors *'],
   },
   landing: {
     bundle: 'landing',
     locales: locales(pagesMessages),
-    render: (locale) => ({ title: pagesT(locale)('landingTitle'), main: landingMarkup(pagesT(locale)) }),
+    render: (locale) => ({
+      title: pagesT(locale)('landingTitle'),
+      main: landingMarkup(pagesT(locale), locale, pageLocales),
+      text: pagesMessages[locale],
+    }),
+    bodyClass: 'page',
     csp: ["frame-ancestors 'none'"],
   },
   account: {
     bundle: 'account',
     locales: locales(pagesMessages),
-    render: (locale) => ({ title: pagesT(locale)('accountTitle'), main: accountMarkup(pagesT(locale)) }),
+    render: (locale) => ({
+      title: pagesT(locale)('accountTitle'),
+      main: accountMarkup(pagesT(locale), locale, pageLocales),
+      text: pagesMessages[locale],
+    }),
+    bodyClass: 'page',
     csp: ["frame-ancestors 'none'"],
   },
 } as const satisfies Record<string, PageSpec>;
@@ -302,7 +323,8 @@ const SCRIPT_ROUTES: Readonly<Record<string, Entry>> = {
 
 interface Assets {
   script(entry: Entry): Asset;
-  page(name: PageName, acceptLanguage: string | undefined): Asset;
+  /** `chosen`: the page's ?lang= (the language switch), before Accept-Language. */
+  page(name: PageName, acceptLanguage: string | undefined, chosen?: string): Asset;
 }
 
 export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean): Assets {
@@ -314,9 +336,10 @@ export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean):
       if (asset === undefined) scripts.set(entry, (asset = scriptAsset(bundles[entry], origin)));
       return asset;
     },
-    page(name, acceptLanguage) {
+    page(name, acceptLanguage, chosen) {
       const spec: PageSpec = PAGES[name];
-      const lang = negotiateLocale(acceptedLanguages(acceptLanguage), spec.locales);
+      const wanted = acceptedLanguages(acceptLanguage);
+      const lang = negotiateLocale(chosen === undefined ? wanted : [chosen, ...wanted], spec.locales);
       const key = `${name}/${lang}`;
       let asset = pages.get(key);
       if (asset === undefined) {
@@ -330,6 +353,7 @@ export function assetsFrom(bundles: Bundles, origin: string, testHook: boolean):
               ? '<meta name="persona-test-hook" content="development and tests only">\n'
               : '',
           csp: spec.csp,
+          bodyClass: spec.bodyClass,
         });
         pages.set(key, asset);
       }
@@ -362,12 +386,22 @@ export function registerStatic(
     return reply.send(asset.body);
   };
 
+  // Our mark as the tab's icon: without it every page logs a favicon.ico 404 in the console.
+  for (const url of ['/favicon.svg', '/favicon.ico'])
+    app.get(url, async (_request, reply) =>
+      reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG),
+    );
+
   for (const [url, entry] of Object.entries(SCRIPT_ROUTES))
     app.get(url, async (request, reply) => send(request, reply, (await load()).script(entry)));
 
   for (const [url, name] of Object.entries(PAGE_ROUTES)) {
-    const handler = async (request: FastifyRequest, reply: FastifyReply) =>
-      send(request, reply, (await load()).page(name, request.headers['accept-language']));
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const { lang } = request.query as { lang?: unknown };
+      const chosen =
+        typeof lang === 'string' && /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$/.test(lang) ? lang : undefined;
+      return send(request, reply, (await load()).page(name, request.headers['accept-language'], chosen));
+    };
     if (name !== 'iframe') {
       app.get(url, handler);
       continue;
