@@ -15,7 +15,8 @@ import Fastify, {
 } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { plainBody, ServiceError } from './errors.ts';
-import { monitorEventLoopLag } from './load-shedding.ts';
+import { DEADLINE_HEADER, deadlineOf, REQUEST_DEADLINE_MS, RETRY_AFTER_S, withDeadline } from './deadline.ts';
+import { monitorEventLoopLag, neverShed, type LagMonitor } from './load-shedding.ts';
 import { createMetrics, type TierMetrics } from './metrics.ts';
 import { createTierGate, type Tier } from './tier-auth.ts';
 
@@ -25,6 +26,8 @@ declare module 'fastify' {
     rawBody?: Buffer;
     /** The calling tier, once its signature has been checked. */
     caller?: Tier;
+    /** When this request must be answered by (ms since the epoch), SPEC §6. */
+    deadline: number;
   }
 }
 
@@ -46,6 +49,10 @@ export interface TierAppOptions {
   readonly logger?: Logger;
   readonly logLevel?: string;
   readonly maxEventLoopLagMs?: number;
+  /** Measures event-loop lag and decides shedding; default one from `maxEventLoopLagMs` (tests inject one). */
+  readonly lagMonitor?: LagMonitor;
+  /** A request's whole life here, ms; default REQUEST_DEADLINE_MS. Internal tiers take the caller's if sooner. */
+  readonly deadlineMs?: number;
   /** Set for internal tiers: the public keys of the tiers allowed to call this one. */
   readonly callerKeys?: ReadonlyMap<Tier, KeyObject>;
   readonly healthChecks?: Readonly<Record<string, HealthCheck>>;
@@ -185,18 +192,32 @@ export function createTierApp(options: TierAppOptions): TierApp {
     done(null, undefined);
   });
 
-  const lag = monitorEventLoopLag(options.maxEventLoopLagMs ?? 0);
+  const lag = options.lagMonitor ?? monitorEventLoopLag({ limitMs: options.maxEventLoopLagMs ?? 0 });
   app.addHook('onClose', () => {
     lag.stop();
   });
 
+  const deadlineMs = options.deadlineMs ?? REQUEST_DEADLINE_MS;
+  app.decorateRequest('deadline', 0);
   app.addHook('onRequest', async (request, reply) => {
+    // Only a signed tier call may bring its caller's deadline; the public router starts the clock.
+    const header = options.callerKeys ? request.headers[DEADLINE_HEADER] : undefined;
+    request.deadline = deadlineOf(header, Date.now(), deadlineMs);
     if (isInfrastructure(request.url)) return;
     metrics.eventLoopLag.set(lag.lag() / 1000);
-    if (lag.tooBusy()) {
+    if (request.deadline <= Date.now()) {
+      await reply.code(503).type('text/plain').send(plainBody(503, 'request deadline passed'));
+      return;
+    }
+    if (!neverShed(request.url) && lag.shouldShed()) {
       metrics.shed.inc();
       await reply.code(503).type('text/plain').send(plainBody(503, 'server is too busy'));
     }
+  });
+  // The handler and all it starts (bcrypt queue, tier calls) see the deadline; after body parsing, whose
+  // stream callbacks would lose an async context entered earlier.
+  app.addHook('preHandler', (request, _reply, done) => {
+    withDeadline(request.deadline, done);
   });
 
   if (options.callerKeys) {
@@ -218,6 +239,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
 
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    if (reply.statusCode === 503 && !reply.hasHeader('retry-after'))
+      reply.header('retry-after', String(RETRY_AFTER_S));
     reply.header('x-content-type-options', 'nosniff');
     if (options.denyFraming !== false && !reply.hasHeader('x-frame-options'))
       reply.header('x-frame-options', 'DENY');

@@ -1,11 +1,14 @@
 /**
  * Calls from one tier to the instances of another (SPEC §2): keep-alive connection pools, round-robin over
  * healthy instances, and ejection: an instance that refuses a connection or times out is taken out until
- * its `/__heartbeat__` answers again. Every call is signed with the calling tier's key.
+ * its `/__heartbeat__` answers again. Every call is signed with the calling tier's key, and carries the
+ * request's deadline (deadline.ts): a call still queued or unanswered when it passes is given up at once
+ * with 503 + Retry-After, never answered late.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { currentDeadline, DEADLINE_HEADER } from './deadline.ts';
 import { ServiceError } from './errors.ts';
 import { signTierRequest, type Tier } from './tier-auth.ts';
 
@@ -15,6 +18,8 @@ export interface UpstreamRequest {
   readonly url: string;
   readonly headers?: Record<string, string>;
   readonly body?: Buffer | string;
+  /** When the answer is no use any more (ms since the epoch); default the current request's, else timeoutMs. */
+  readonly deadline?: number;
 }
 
 export interface UpstreamResponse {
@@ -33,6 +38,8 @@ export interface UpstreamOptions {
   readonly timeoutMs?: number;
   /** How often an ejected instance's heartbeat is tried, ms. */
   readonly probeIntervalMs?: number;
+  /** Connections per instance; calls past them queue, until their deadline. */
+  readonly connections?: number;
 }
 
 export interface Upstream {
@@ -55,6 +62,16 @@ interface Instance {
   probe?: NodeJS.Timeout;
 }
 
+/**
+ * Connections per instance by default. Enough that a burst reaches the tier behind rather than queueing
+ * here: that tier's own admission (the bcrypt queue, the database pool) knows what a request costs and
+ * refuses the excess at once, where a queue here could only time it out (issue 10: 120 sign-ins queued
+ * behind 32 connections were answered after up to 27 s).
+ */
+export const CONNECTIONS_PER_INSTANCE = 128;
+
+class DeadlinePassed extends Error {}
+
 // Errors that prove the request never reached an instance: safe to send it to another one.
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT']);
 // A reset socket may or may not have delivered the request: only reads are tried again.
@@ -68,7 +85,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const instances: Instance[] = options.urls.map((url) => ({
     url,
     pool: new Pool(url, {
-      connections: 32,
+      connections: options.connections ?? CONNECTIONS_PER_INSTANCE,
       keepAliveTimeout: 30_000,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -131,9 +148,54 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return undefined;
   }
 
+  /**
+   * One attempt, given up when the deadline passes. undici only drops an aborted request when a connection
+   * frees up for it, so the race answers the caller at the deadline itself; the abort keeps the request
+   * from being sent (or read) afterwards.
+   */
+  async function attempt(
+    instance: Instance,
+    request: UpstreamRequest,
+    headers: Record<string, string>,
+    deadline: number,
+  ): Promise<UpstreamResponse> {
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const passed = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          const why = new DeadlinePassed();
+          reject(why);
+          abort.abort(why);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    const exchange = (async () => {
+      const res = await instance.pool.request({
+        method: request.method,
+        path: request.url,
+        headers,
+        body: request.body,
+        signal: abort.signal,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
+      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+    })();
+    exchange.catch(() => undefined);
+    try {
+      return await Promise.race([exchange, passed]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function call(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const deadline = request.deadline ?? currentDeadline() ?? Date.now() + timeoutMs;
     const tried = new Set<Instance>();
     for (;;) {
+      if (deadline <= Date.now()) throw new ServiceError('too-busy', 'request deadline passed');
       const instance = pick(tried);
       if (!instance) throw new ServiceError('upstream-unavailable', `${options.tier} unavailable`);
       tried.add(instance);
@@ -142,17 +204,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         url: request.url,
         body: request.body,
       });
+      const headers = { ...request.headers, [DEADLINE_HEADER]: String(deadline), ...signature };
       try {
-        const res = await instance.pool.request({
-          method: request.method,
-          path: request.url,
-          headers: { ...request.headers, ...signature },
-          body: request.body,
-        });
-        const chunks: Buffer[] = [];
-        for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
-        return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+        return await attempt(instance, request, headers, deadline);
       } catch (err) {
+        // Our own time ran out: the instance is not at fault.
+        if (err instanceof DeadlinePassed) throw new ServiceError('too-busy', 'request deadline passed');
         const code = (err as { code?: string }).code ?? '';
         eject(instance, code || String(err));
         const retry = CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && isRead(request.method));

@@ -1,10 +1,12 @@
 /**
  * Password hashing (reference/persona.md §5.4, SPEC §6): bcrypt runs off the event loop (the native
  * binding's thread pool), behind an admission queue of our own. When the expected wait for a slot passes
- * the limit, the caller gets 503 at once instead of waiting forever.
+ * the limit, or the work would end after the request's deadline (http/deadline.ts), the caller gets 503 at
+ * once instead of an answer nobody waits for any more.
  */
 import { availableParallelism } from 'node:os';
 import bcrypt from 'bcrypt';
+import { currentDeadline } from '../http/deadline.ts';
 import { ServiceError } from '../http/errors.ts';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -19,13 +21,19 @@ export interface PasswordHasherOptions {
   readonly maxWaitMs?: number;
   /** Hard bound on waiting jobs. */
   readonly maxQueue?: number;
+  /** A first guess of one hash's duration, ms, until measured; default from the cost. */
+  readonly firstGuessMs?: number;
   /** Called with each hash/compare duration, for metrics. */
   readonly onTiming?: (kind: 'hash' | 'compare', ms: number) => void;
 }
 
+/**
+ * `deadline` (ms since the epoch) is when the result is no use any more; by default the deadline of the
+ * request being served.
+ */
 export interface PasswordHasher {
-  hash(password: string): Promise<string>;
-  compare(password: string, hash: string): Promise<boolean>;
+  hash(password: string, deadline?: number): Promise<string>;
+  compare(password: string, hash: string, deadline?: number): Promise<boolean>;
   /** True when a stored hash was made with another cost than the configured one. */
   needsRehash(hash: string): boolean;
   /** Jobs running and waiting, for metrics and tests. */
@@ -43,30 +51,58 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
   const maxWaitMs = options.maxWaitMs ?? 10_000;
   const maxQueue = options.maxQueue ?? 10_000;
   // A first guess until measurements arrive: cost 12 is about 250 ms of one core here (reference/peers.md §6.2).
-  let averageMs = 250 * 2 ** (options.cost - 12);
+  let averageMs = options.firstGuessMs ?? 250 * 2 ** (options.cost - 12);
   let running = 0;
-  const waiting: (() => void)[] = [];
+  interface Waiter {
+    readonly deadline: number;
+    readonly start: () => void;
+    readonly refuse: () => void;
+  }
+  const waiting: Waiter[] = [];
+  const tooBusy = () => new ServiceError('too-busy', 'server is too busy');
+  // Would work started `wait` ms from now end after the deadline?
+  const late = (deadline: number, wait: number) => Date.now() + wait + averageMs > deadline;
 
-  function admit(): Promise<void> {
+  function admit(deadline: number): Promise<void> {
     if (running < parallelism) {
+      if (late(deadline, 0)) return Promise.reject(tooBusy());
       running++;
       return Promise.resolve();
     }
     const expectedWait = Math.ceil((waiting.length + 1) / parallelism) * averageMs;
-    if (waiting.length >= maxQueue || expectedWait > maxWaitMs) {
-      return Promise.reject(new ServiceError('too-busy', 'server is too busy'));
+    if (waiting.length >= maxQueue || expectedWait > maxWaitMs || late(deadline, expectedWait)) {
+      return Promise.reject(tooBusy());
     }
-    return new Promise((resolve) => waiting.push(resolve));
+    return new Promise((resolve, reject) =>
+      waiting.push({
+        deadline,
+        start: resolve,
+        refuse: () => {
+          reject(tooBusy());
+        },
+      }),
+    );
   }
 
   function release(): void {
+    // Waiters admitted on an estimate that has grown since (the first guess, a busier machine) and who
+    // can no longer be served in time are refused now, not when their deadline runs out.
+    let kept = 0;
+    for (const waiter of waiting.splice(0)) {
+      if (late(waiter.deadline, Math.floor(kept / parallelism) * averageMs)) waiter.refuse();
+      else waiting[kept++] = waiter;
+    }
     const next = waiting.shift();
-    if (next) next();
+    if (next) next.start();
     else running--;
   }
 
-  async function run<T>(kind: 'hash' | 'compare', work: () => Promise<T>): Promise<T> {
-    await admit();
+  async function run<T>(
+    kind: 'hash' | 'compare',
+    deadline: number | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    await admit(deadline ?? currentDeadline() ?? Infinity);
     const started = performance.now();
     try {
       return await work();
@@ -79,11 +115,11 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
   }
 
   return {
-    hash: (password) => run('hash', () => bcrypt.hash(password, options.cost)),
-    compare: (password, hash) =>
+    hash: (password, deadline) => run('hash', deadline, () => bcrypt.hash(password, options.cost)),
+    compare: (password, hash, deadline) =>
       bcryptCost(hash) === undefined
         ? Promise.resolve(false)
-        : run('compare', () => bcrypt.compare(password, hash)),
+        : run('compare', deadline, () => bcrypt.compare(password, hash)),
     needsRehash: (hash) => bcryptCost(hash) !== options.cost,
     load: () => ({ running, waiting: waiting.length, averageMs }),
   };

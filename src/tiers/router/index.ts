@@ -101,6 +101,8 @@ export function buildRouter(deps: RouterDeps): TierApp {
       url: request.url,
       headers,
       body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.rawBody,
+      // The clock started when the request reached us (SPEC §6): queueing for a connection counts.
+      deadline: request.deadline,
     });
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
