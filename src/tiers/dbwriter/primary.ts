@@ -3,6 +3,7 @@
  * verifying an assertion made for Persona itself, and telling whether a mail domain is a primary now.
  */
 import {
+  BrowserIdError,
   emailDomain,
   verifyBackedAssertion,
   type IssuerDirectory,
@@ -25,7 +26,10 @@ export function createPrimaries(directory: IssuerDirectory, publicUrl: string, n
     publicKeyOf(issuer: string): Promise<PublicKey> {
       if (issuer.toLowerCase() === ownIssuer)
         return Promise.reject(
-          new Error('cannot authenticate to this service with a certificate issued by it'),
+          new BrowserIdError(
+            'no-public-key',
+            'cannot authenticate to this service with a certificate issued by it',
+          ),
         );
       return directory.publicKeyOf(issuer);
     },
