@@ -206,7 +206,7 @@ export const settings = {
     'int',
     ms,
     70,
-    'event-loop lag above which requests are shed with 503 (0 disables)',
+    'smoothed event-loop lag at which shedding starts: a growing share of requests gets 503 with Retry-After, all of them at three times it; static assets, the communication iframe and heartbeats never (0 disables)',
   ),
   discoveryTimeoutMs: setting(
     'PERSONA_DISCOVERY_TIMEOUT_MS',
