@@ -148,12 +148,23 @@ const SITE_JS = `'use strict';
 })();
 `;
 
-const SITE_CSS = `body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 40rem; padding: 0 1rem; color: #222; }
-button { font: inherit; padding: .5rem 1rem; }
-button:focus-visible, a:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
+const SITE_CSS = `:root { color-scheme: light dark; --bg: #fbfaf7; --text: #1d1b16; --muted: #5b574d; --accent: #8a3b12; --on-accent: #fff; --line: #d9d4c7; }
+@media (prefers-color-scheme: dark) { :root { --bg: #17150f; --text: #f1ede4; --muted: #b9b2a3; --accent: #f0a36b; --on-accent: #1d1b16; --line: #4a453a; } }
+body { font: 17px/1.55 Georgia, "Times New Roman", serif; margin: 0; background: var(--bg); color: var(--text); }
+main { max-width: 38rem; margin: 0 auto; padding: 3rem 1.25rem; }
+h1 { font-size: 2rem; margin: 0 0 1rem; }
+a { color: var(--accent); }
+button { font: 600 1rem/1 system-ui, sans-serif; padding: .75rem 1.25rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
+#sign-out { background: transparent; color: var(--accent); }
+button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+#who { padding: .75rem 0; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
 #status:empty { display: none; }
-#status { padding: .5rem; background: #f3f3f3; }
+#status { color: var(--muted); }
 `;
+
+/** The site's own tab icon (a browser asks for /favicon.ico; a 404 would be a console error). */
+const SITE_ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#8a3b12"/><path d="M9 23V9h8a5 5 0 0 1 0 10h-4v4z" fill="#fff"/></svg>';
 
 interface VerifierAnswer {
   status?: unknown;
@@ -198,6 +209,10 @@ export function buildExampleSite(options: ExampleSiteOptions): ExampleSite {
   );
   app.get('/site.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(SITE_CSS),
+  );
+
+  app.get('/favicon.ico', async (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(SITE_ICON),
   );
 
   app.get('/api/whoami', async (request, reply) =>

@@ -36,7 +36,21 @@ export interface LaunchedBrowser {
 /** Chromium's own switch for a browser that refuses third-party cookies (as Safari and Firefox do by default). */
 export const BLOCK_THIRD_PARTY_COOKIES = '--test-third-party-cookie-phaseout';
 
-export async function launchChromium(extraArgs: readonly string[] = []): Promise<LaunchedBrowser> {
+/** A 1366×768 laptop screen (headless Chromium's default screen, 800×600, would clip a 640 px popup). */
+export const LAPTOP_SCREEN = '--screen-info={1366x768}';
+
+export interface LaunchOptions {
+  /**
+   * Windows keep the size they are opened with (window.open's width and height for the dialog popup),
+   * rather than Playwright's fixed 1280×720 viewport: what a person's browser does.
+   */
+  readonly realWindowSizes?: boolean;
+}
+
+export async function launchChromium(
+  extraArgs: readonly string[] = [],
+  options: LaunchOptions = {},
+): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'persona-chromium-'));
   // A persistent context is how playwright takes a --user-data-dir of ours.
   const context = await chromium.launchPersistentContext(profile, {
@@ -44,6 +58,7 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
     headless: true,
     args: [...CHROMIUM_FLAGS, ...extraArgs],
     timeout: 30_000,
+    ...(options.realWindowSizes === true ? { viewport: null } : {}),
   });
   return {
     context,
