@@ -7,31 +7,28 @@ import { ServiceError } from '../../http/errors.ts';
 import { sessionUser, type Handlers, type Kit } from './kit.ts';
 
 export function accountHandlers(kit: Kit): Handlers {
-  const { writer, hasher, primaries } = kit;
+  const { writer, passwords, primaries } = kit;
 
   return {
     async update_password(ctx) {
       const userid = sessionUser(ctx);
-      const oldpass = ctx.args.oldpass;
-      const newpass = ctx.args.newpass;
       try {
-        const auth = await writer.checkAuth(userid);
-        if (!auth?.hash) return { success: false, reason: 'no password set for user' };
-        if (!(await hasher.compare(oldpass, auth.hash))) {
-          ctx.request.log.info({ event: 'password_update_refused', userid }, 'wrong old password');
-          return { success: false, reason: 'incorrect password' };
+        const result = await passwords.change(userid, ctx.args.oldpass, ctx.args.newpass);
+        if (result.kind === 'refused') {
+          ctx.request.log.info({ event: 'password_update_refused', userid }, result.reason);
+          return { success: false, reason: result.reason };
         }
-        const hash = await hasher.hash(newpass);
-        // The same password again is a rehash: other sessions may live on.
-        const changed = oldpass !== newpass;
-        const lastPasswordReset = await writer.updatePassword(userid, hash, changed);
-        if (lastPasswordReset !== undefined) {
+        if (result.lastPasswordReset !== undefined) {
           // Every other session ends; this one proved the password and carries on at password level,
           // keeping its own lifetime.
-          ctx.session = { ...ctx.session, authLevel: 'password', lastPasswordReset };
+          ctx.session = {
+            ...ctx.session,
+            authLevel: 'password',
+            lastPasswordReset: result.lastPasswordReset,
+          };
         }
         ctx.request.log.info(
-          { event: 'password_updated', userid, sessionsEnded: changed },
+          { event: 'password_updated', userid, sessionsEnded: result.lastPasswordReset !== undefined },
           'password updated',
         );
         return { success: true };

@@ -6,6 +6,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
+import { createPasswords } from '../../accounts/passwords.ts';
+import { createStaging } from '../../accounts/staging.ts';
+import { createVerifications } from '../../accounts/verification.ts';
 import type { IssuerDirectory } from '../../browserid/index.ts';
 import type { RateLimit, Writer } from '../../db/write.ts';
 import { createTierApp, type TierApp } from '../../http/app.ts';
@@ -102,10 +105,16 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
 
   const kit: Kit = {
     writer: deps.writer,
-    hasher: deps.hasher,
+    passwords: createPasswords(deps.writer, deps.hasher),
+    staging: createStaging(deps.writer, deps.hasher, {
+      minTimeBetweenEmailsMs: deps.minTimeBetweenEmailsMs,
+      perIpLimit: stagingLimit,
+      onLimit: (limit, allowed) => {
+        rateLimitHits.inc({ limit, outcome: allowed ? 'allowed' : 'refused' });
+      },
+    }),
+    verifications: createVerifications(deps.writer, deps.hasher),
     primaries: createPrimaries(deps.discovery, deps.publicUrl, now),
-    minTimeBetweenEmailsMs: deps.minTimeBetweenEmailsMs,
-    stagingLimit,
     rateLimits,
     rateLimitHits,
     sendMail(ctx, mail) {

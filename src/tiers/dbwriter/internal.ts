@@ -8,7 +8,7 @@ import { bucketPrefix } from '../../wsapi/rate-limits.ts';
 import type { Handlers, Kit } from './kit.ts';
 
 export function internalHandlers(kit: Kit): Handlers {
-  const { writer, hasher } = kit;
+  const { writer } = kit;
 
   return {
     async create_account_with_assertion(ctx) {
@@ -44,16 +44,9 @@ export function internalHandlers(kit: Kit): Handlers {
     },
 
     async rehash_password(ctx) {
-      const userid = ctx.args.userid;
-      const pass = ctx.args.pass;
-      // The password is checked again against the hash stored now: had it changed since the webhead's
-      // check, a rehash of the old password would undo the change.
-      const auth = await writer.checkAuth(userid);
-      if (!auth?.hash) return { success: false, reason: 'no password set for user' };
-      if (!hasher.needsRehash(auth.hash)) return { success: true, rehashed: false };
-      if (!(await hasher.compare(pass, auth.hash))) return { success: false, reason: 'password mismatch' };
-      await writer.updatePassword(userid, await hasher.hash(pass), false);
-      return { success: true, rehashed: true };
+      const result = await kit.passwords.rehash(ctx.args.userid, ctx.args.pass);
+      if (result.kind === 'refused') return { success: false, reason: result.reason };
+      return { success: true, rehashed: result.kind === 'rehashed' };
     },
 
     async hit_rate_limit(ctx) {

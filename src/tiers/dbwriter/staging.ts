@@ -1,114 +1,110 @@
 /**
- * The ops that mail a verification link (reference/persona.md §2.2, §5.6): sign-up, adding an address,
- * password reset, re-verification and the primary→secondary transition. Each checks the per-IP limit
- * (SPEC §4.4) and, but for re-verification, the original's per-address throttle, before any bcrypt work.
- *
- * Every staging passes a hash or null, never "keep": a row left by someone else's staging of the same
- * address must not carry their password into this account.
+ * The ops that mail a verification link (src/accounts/staging.ts decides), translated to the wire: a limit
+ * is 429 with Retry-After, a refusal 200 {success:false, reason}; a staging keeps its token in this
+ * browser's session and mails the link after the answer.
  */
-import {
-  limitStaging,
-  throttleAddress,
-  sessionUser,
-  type Handlers,
-  type Kit,
-} from './kit.ts';
+import type { Stager, StagingResult } from '../../accounts/staging.ts';
+import { ServiceError } from '../../http/errors.ts';
+import type { HandlersOf, WsapiContext } from '../../wsapi/framework.ts';
+import { sessionUser, type Kit } from './kit.ts';
 
-export function stagingHandlers(kit: Kit): Handlers {
-  const { writer, hasher } = kit;
+type StagingOp = 'stage_user' | 'stage_email' | 'stage_reset' | 'stage_reverify' | 'stage_transition';
 
+const LOGGED: Readonly<Record<StagingOp, readonly [event: string, message: string]>> = {
+  stage_user: ['user_staged', 'sign-up staged'],
+  stage_email: ['email_staged', 'address addition staged'],
+  stage_reset: ['reset_staged', 'password reset staged'],
+  stage_reverify: ['reverify_staged', 're-verification staged'],
+  stage_transition: ['transition_staged', 'transition staged'],
+};
+
+const LIMIT_LOGGED = { 'stage:ip': 'per-IP limit', email: 'mail throttle' } as const;
+
+/** Seconds until `at`, for Retry-After (at least 1). */
+const retryAfter = (at: number, now: number): string => String(Math.max(1, Math.ceil((at - now) / 1000)));
+
+export function stagingHandlers(kit: Kit): HandlersOf<StagingOp> {
+  const stager = (ctx: WsapiContext<StagingOp>): Stager => ({
+    clientIp: ctx.clientIp,
+    now: ctx.now,
+    signOut: () => {
+      ctx.logout();
+    },
+  });
+
+  type Staged = { success: true; unverified?: true };
+  function answer(
+    op: StagingOp,
+    ctx: WsapiContext<StagingOp>,
+    result: Exclude<StagingResult, { kind: 'refused' }>,
+  ): Staged;
+  function answer(
+    op: StagingOp,
+    ctx: WsapiContext<StagingOp>,
+    result: StagingResult,
+  ): Staged | { success: false; reason: string };
+  function answer(
+    op: StagingOp,
+    ctx: WsapiContext<StagingOp>,
+    result: StagingResult,
+  ): Staged | { success: false; reason: string } {
+    if (result.kind === 'refused') return { success: false, reason: result.reason };
+    if (result.kind === 'limited') {
+      ctx.request.log.warn(
+        { event: 'rate_limited', limit: result.limit },
+        `staging refused: ${LIMIT_LOGGED[result.limit]}`,
+      );
+      ctx.reply.header('retry-after', retryAfter(result.retryAt, ctx.now));
+      throw new ServiceError('too-many-requests', result.reason);
+    }
+    if (result.signIn)
+      ctx.authenticate(result.signIn.userId, 'password', result.signIn.lastPasswordReset, false);
+    ctx.session[result.pending] = result.token;
+    kit.sendMail(ctx, { kind: result.mail, to: ctx.args.email, token: result.token, site: ctx.args.site });
+    const [event, message] = LOGGED[op];
+    ctx.request.log.info(
+      {
+        event,
+        ...(result.userId === undefined ? {} : { userid: result.userId }),
+        ...(result.signIn ? { unverified: true } : {}),
+      },
+      message,
+    );
+    return result.signIn ? { success: true, unverified: true } : { success: true };
+  }
+
+  const { staging } = kit;
   return {
-    async stage_user(ctx) {
-      const email = ctx.args.email;
-      const site = ctx.args.site;
-      await limitStaging(kit, ctx);
-      await throttleAddress(kit, ctx, email);
-      // Staging a user signs out whoever this browser was.
-      ctx.logout();
-      const hash = await hasher.hash(ctx.args.pass);
-      if (ctx.args.allowUnverified === true) {
-        // The experimental unverified sign-up: the account exists now with its address unverified, and
-        // this browser is signed in with the password just chosen, so it can get `unverified-email`
-        // certificates until the link is followed.
-        const account = await writer.createUnverifiedUser(email, hash);
-        ctx.authenticate(account.userId, 'password', account.lastPasswordReset, false);
-        ctx.session.pendingAddition = account.secret;
-        kit.sendMail(ctx, { kind: 'add', to: email, token: account.secret, site });
-        ctx.request.log.info({ event: 'user_staged', unverified: true, userid: account.userId }, 'staged');
-        return { success: true, unverified: true };
-      }
-      const token = await writer.stageUser(email, hash);
-      ctx.session.pendingCreation = token;
-      kit.sendMail(ctx, { kind: 'new', to: email, token, site });
-      ctx.request.log.info({ event: 'user_staged' }, 'sign-up staged');
-      return { success: true };
-    },
-
-    async stage_email(ctx) {
-      const userid = sessionUser(ctx);
-      const email = ctx.args.email;
-      const pass = ctx.args.pass;
-      await limitStaging(kit, ctx);
-      await throttleAddress(kit, ctx, email);
-      // A password is chosen with the first secondary address of an account made through a primary,
-      // and only then.
-      const auth = await writer.checkAuth(userid);
-      const needsPassword = !auth?.hash;
-      if (needsPassword && pass === undefined)
-        return { success: false, reason: 'user must choose a password' };
-      if (!needsPassword && pass !== undefined)
-        return { success: false, reason: 'a password may not be set at this time' };
-      const hash = pass === undefined ? null : await hasher.hash(pass);
-      const token = await writer.stageEmail(userid, email, hash);
-      ctx.session.pendingAddition = token;
-      kit.sendMail(ctx, { kind: 'add', to: email, token, site: ctx.args.site });
-      ctx.request.log.info({ event: 'email_staged', userid }, 'address addition staged');
-      return { success: true };
-    },
-
-    async stage_reset(ctx) {
-      const email = ctx.args.email;
-      await limitStaging(kit, ctx);
-      await throttleAddress(kit, ctx, email);
-      const userid = await writer.emailToUID(email);
-      if (userid === undefined) return { success: false, reason: 'No such email address.' };
-      ctx.logout();
-      // New flow: the password is chosen on the landing page; null clears one an older staging left.
-      const token = await writer.stageEmail(userid, email, null);
-      ctx.session.pendingReset = token;
-      kit.sendMail(ctx, { kind: 'reset', to: email, token, site: ctx.args.site });
-      ctx.request.log.info({ event: 'reset_staged', userid }, 'password reset staged');
-      return { success: true };
-    },
-
-    async stage_reverify(ctx) {
-      const userid = sessionUser(ctx);
-      const email = ctx.args.email;
-      // Not throttled per address, as the original; the per-IP limit still applies.
-      await limitStaging(kit, ctx);
-      if (!(await writer.userOwnsEmail(userid, email)))
-        return { success: false, reason: "you don't control that email address" };
-      if (await writer.emailIsVerified(email)) return { success: false, reason: 'email is already verified' };
-      const token = await writer.stageEmail(userid, email, null);
-      ctx.session.pendingReverification = token;
-      kit.sendMail(ctx, { kind: 'reverify', to: email, token, site: ctx.args.site });
-      ctx.request.log.info({ event: 'reverify_staged', userid }, 're-verification staged');
-      return { success: true };
-    },
-
-    async stage_transition(ctx) {
-      const email = ctx.args.email;
-      await limitStaging(kit, ctx);
-      await throttleAddress(kit, ctx, email);
-      const userid = await writer.emailToUID(email);
-      if (userid === undefined) return { success: false, reason: 'No such email address.' };
-      ctx.logout();
-      const hash = await hasher.hash(ctx.args.pass);
-      const token = await writer.stageEmail(userid, email, hash);
-      ctx.session.pendingReset = token;
-      kit.sendMail(ctx, { kind: 'transition', to: email, token, site: ctx.args.site });
-      ctx.request.log.info({ event: 'transition_staged', userid }, 'transition staged');
-      return { success: true };
-    },
+    stage_user: async (ctx) =>
+      answer(
+        'stage_user',
+        ctx,
+        await staging.stageUser(
+          stager(ctx),
+          ctx.args.email,
+          ctx.args.pass,
+          ctx.args.allowUnverified === true,
+        ),
+      ),
+    stage_email: async (ctx) =>
+      answer(
+        'stage_email',
+        ctx,
+        await staging.stageEmail(stager(ctx), sessionUser(ctx), ctx.args.email, ctx.args.pass),
+      ),
+    stage_reset: async (ctx) =>
+      answer('stage_reset', ctx, await staging.stageReset(stager(ctx), ctx.args.email)),
+    stage_reverify: async (ctx) =>
+      answer(
+        'stage_reverify',
+        ctx,
+        await staging.stageReverify(stager(ctx), sessionUser(ctx), ctx.args.email),
+      ),
+    stage_transition: async (ctx) =>
+      answer(
+        'stage_transition',
+        ctx,
+        await staging.stageTransition(stager(ctx), ctx.args.email, ctx.args.pass),
+      ),
   };
 }

@@ -5,6 +5,7 @@
  * over signed calls. It answers only the router's signed calls.
  */
 import { Counter } from 'prom-client';
+import { createSignIn } from '../../accounts/sign-in.ts';
 import { createTierApp, type TierApp } from '../../http/app.ts';
 import { registerWsapi } from '../../wsapi/framework.ts';
 import type { OperationName } from '../../wsapi/catalogue.ts';
@@ -51,6 +52,7 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
     issuer: publicUrl.hostname,
     origin: publicUrl.origin,
     now: deps.now ?? Date.now,
+    signIn: createSignIn(deps.reader, deps.hasher, { maxAuthAttempts: deps.maxAuthAttempts }),
     signIns: new Counter({
       name: 'persona_signins_total',
       help: 'Sign-in attempts by outcome',

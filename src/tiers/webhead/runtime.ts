@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
+import type { SignIn } from '../../accounts/sign-in.ts';
 import type { PublicKey } from '../../browserid/index.ts';
 import type { RateLimit, Reader } from '../../db/read.ts';
 import type { Tier } from '../../http/tier-auth.ts';
@@ -74,4 +75,6 @@ export interface Runtime {
   readonly origin: string;
   readonly now: () => number;
   readonly signIns: Counter<'outcome'>;
+  /** The password sign-in's rules (src/accounts/sign-in.ts). */
+  readonly signIn: SignIn;
 }

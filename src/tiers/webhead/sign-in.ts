@@ -36,6 +36,19 @@ export function signInHandlers(
     throw new ServiceError('too-many-requests', 'too many sign-in attempts, try again later');
   }
 
+  /**
+   * A wrong password counts against the account (its lockout). Awaited, so the next attempt sees the
+   * count; a dbwriter failure does not change the answer.
+   */
+  async function countFailureOf(ctx: WsapiContext, userid: number): Promise<void> {
+    try {
+      const answer = await dbwriter.call('increment_failed_auth_tries', { userid }, ctx.request.id);
+      if (!answer.ok) ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
+    } catch (err) {
+      ctx.request.log.warn({ why: err instanceof Error ? err.message : String(err) }, 'failed sign-in not counted');
+    }
+  }
+
   async function countFailureFrom(ctx: WsapiContext): Promise<void> {
     try {
       await dbwriter.hitRateLimit(attemptsBucket(ctx), ctx.request.id);
@@ -49,49 +62,27 @@ export function signInHandlers(
   }
 
   const authenticateUser: WsapiHandler<'authenticate_user'> = async (ctx) => {
-    const email = ctx.args.email;
-    const pass = ctx.args.pass;
+    const { email, pass } = ctx.args;
     await checkAttemptsFrom(ctx);
-    const fail = async (outcome: string, reason: string, code?: string) => {
+    const result = await rt.signIn.withPassword(email, pass);
+    if (result.kind === 'refused') {
+      const { outcome, reason, code, userId } = result;
+      if (outcome === 'locked')
+        ctx.request.log.warn({ event: 'signin_locked', userid: userId }, 'sign-in to a locked account');
+      if (outcome === 'mismatch' && userId !== undefined) {
+        ctx.request.log.info({ event: 'signin_failed', userid: userId }, 'wrong password');
+        await countFailureOf(ctx, userId);
+      }
       rt.signIns.inc({ outcome });
       if (outcome !== 'locked') await countFailureFrom(ctx);
-      return { success: false as const, reason, ...(code === undefined ? {} : { code }) };
-    };
-
-    const userid = await reader.emailToUID(email);
-    if (userid === undefined) return fail('unknown', 'no such user');
-    const auth = await reader.checkAuth(userid);
-    if (auth === undefined) return fail('unknown', 'no such user');
-    if (auth.hash === null) return fail('no_password', 'no password set for user');
-    // Locked until a password reset, whatever the password (reference/persona.md §5.4); no bcrypt spent.
-    if (auth.failedAuthTries >= rt.deps.maxAuthAttempts) {
-      ctx.request.log.warn({ event: 'signin_locked', userid }, 'sign-in to a locked account');
-      return fail('locked', 'account is locked', 'account locked');
+      return { success: false, reason, ...(code === undefined ? {} : { code }) };
     }
 
-    if (!(await rt.deps.hasher.compare(pass, auth.hash))) {
-      ctx.request.log.info({ event: 'signin_failed', userid }, 'wrong password');
-      // Awaited, so the next attempt sees the count; a dbwriter failure does not change the answer.
-      try {
-        const answer = await dbwriter.call('increment_failed_auth_tries', { userid }, ctx.request.id);
-        if (!answer.ok) ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
-      } catch (err) {
-        ctx.request.log.warn(
-          { why: err instanceof Error ? err.message : String(err) },
-          'failed sign-in not counted',
-        );
-      }
-      return fail('mismatch', `password mismatch for user: ${email}`);
-    }
-
-    const lastPasswordReset = await reader.lastPasswordReset(userid);
-    if (lastPasswordReset === undefined) return fail('unknown', 'no such user');
+    const { userId: userid, lastPasswordReset } = result;
     ctx.authenticate(userid, 'password', lastPasswordReset, ctx.args.ephemeral);
-    // SPEC §4.7: no write on a successful sign-in unless there were failures to clear.
-    if (auth.failedAuthTries > 0)
+    if (result.clearFailures)
       void dbwriter.inBackground('reset_failed_auth_tries', { userid }, ctx.request.log, ctx.request.id);
-    // A hash of another cost is replaced while the password is at hand (persona #204).
-    if (rt.deps.hasher.needsRehash(auth.hash))
+    if (result.rehash)
       void dbwriter.inBackground('rehash_password', { userid, pass }, ctx.request.log, ctx.request.id);
     rt.signIns.inc({ outcome: 'password' });
     ctx.request.log.info({ event: 'signin', method: 'password', userid }, 'signed in');
