@@ -42,6 +42,20 @@ module.exports = {
       `${MAIL}|^nodemailer($|/)`,
     ),
     {
+      name: 'tiers-through-entry-points',
+      comment: 'SPEC §9: tiers reach storage through src/db/read.ts or write.ts, never queries or SQL of their own',
+      severity: 'error',
+      from: { path: '^src/tiers/' },
+      to: { path: '^src/db/(?!(read|write)\\.ts$)|^kysely($|/)' },
+    },
+    {
+      name: 'accounts-without-http',
+      comment: 'The account rules are a library under the handlers: no HTTP, no wsapi, no tier',
+      severity: 'error',
+      from: { path: '^src/accounts/' },
+      to: { path: '^src/(http|wsapi|tiers)/|^(fastify|undici)($|/)' },
+    },
+    {
       name: 'cli-loads-storage-lazily',
       comment:
         'One entry point runs every tier: storage, mail and bcrypt load only for the tiers that use them',
