@@ -19,6 +19,18 @@ export function verificationStatusHandlers(rt: Runtime): HandlersOf<StatusOp> {
   const signedIn = (ctx: WsapiContext): number | undefined =>
     ctx.session.authLevel === undefined ? undefined : ctx.session.userid;
 
+  /** The session's pending token of this kind is still staged; a dead one is forgotten. */
+  async function stillPending(
+    ctx: WsapiContext,
+    field: 'pendingCreation' | 'pendingAddition',
+  ): Promise<boolean> {
+    const pending = ctx.session[field];
+    if (pending === undefined) return false;
+    if (await reader.haveVerificationSecret(pending)) return true;
+    ctx.session[field] = undefined;
+    return false;
+  }
+
   // Reset and transition: pending while the address is staged; then complete for its signed-in owner.
   const resetLike: WsapiHandler<'password_reset_status' | 'transition_status'> = async (ctx) => {
     const email = ctx.args.email;
@@ -57,30 +69,20 @@ export function verificationStatusHandlers(rt: Runtime): HandlersOf<StatusOp> {
     },
 
     user_creation_status: async (ctx) => {
-      const email = ctx.args.email;
       const userid = signedIn(ctx);
-      if (userid !== undefined && (await reader.userOwnsEmail(userid, email)))
+      if (userid !== undefined && (await reader.userOwnsEmail(userid, ctx.args.email)))
         return { status: 'complete', userid };
-      const pending = ctx.session.pendingCreation;
-      if (pending === undefined) return { status: 'mustAuth' };
-      if (await reader.haveVerificationSecret(pending)) return { status: 'pending' };
       // Verified in another browser, or replaced: this one must sign in.
-      delete ctx.session.pendingCreation;
-      return { status: 'mustAuth' };
+      return { status: (await stillPending(ctx, 'pendingCreation')) ? 'pending' : 'mustAuth' };
     },
 
     email_addition_status: async (ctx) => {
-      const email = ctx.args.email;
       const userid = signedIn(ctx);
-      if (userid !== undefined && (await reader.userOwnsEmail(userid, email))) {
+      if (userid !== undefined && (await reader.userOwnsEmail(userid, ctx.args.email))) {
         delete ctx.session.pendingAddition;
         return { status: 'complete' };
       }
-      const pending = ctx.session.pendingAddition;
-      if (pending === undefined) return { status: 'failed' };
-      if (await reader.haveVerificationSecret(pending)) return { status: 'pending' };
-      delete ctx.session.pendingAddition;
-      return { status: 'failed' };
+      return { status: (await stillPending(ctx, 'pendingAddition')) ? 'pending' : 'failed' };
     },
 
     // Unlike the original, only the account's own addresses can read as complete: the verified flag of
