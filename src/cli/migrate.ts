@@ -8,7 +8,7 @@ import {
   migrateToLatest,
   migrationStatus,
   type DatabaseTarget,
-} from '../db/index.ts';
+} from '../db/write.ts';
 
 const USAGE = `Usage: persona migrate [--status]
 
