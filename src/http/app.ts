@@ -60,6 +60,8 @@ export interface TierAppOptions {
   readonly https?: boolean;
   /** Default X-Frame-Options DENY on responses that set none; off for the router, which relays the tier's. */
   readonly denyFraming?: boolean;
+  /** False for a tier that only relays bodies (the router): they are kept raw, never parsed. */
+  readonly parseBodies?: boolean;
   /** Time to receive a whole request; default REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
 }
@@ -167,26 +169,28 @@ export function createTierApp(options: TierAppOptions): TierApp {
 
   // Keep the raw body: tier signatures cover it, and the router forwards it unchanged.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
-    request.rawBody = body;
-    if (body.length === 0) {
-      done(null, {});
-      return;
-    }
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch {
-      done(new ServiceError('bad-request', 'invalid JSON body'), undefined);
-    }
-  });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'buffer' },
-    (request, body: Buffer, done) => {
+  if (options.parseBodies !== false) {
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
       request.rawBody = body;
-      done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
-    },
-  );
+      if (body.length === 0) {
+        done(null, {});
+        return;
+      }
+      try {
+        done(null, JSON.parse(body.toString('utf8')));
+      } catch {
+        done(new ServiceError('bad-request', 'invalid JSON body'), undefined);
+      }
+    });
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'buffer' },
+      (request, body: Buffer, done) => {
+        request.rawBody = body;
+        done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+      },
+    );
+  }
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     request.rawBody = body;
     done(null, undefined);

@@ -179,9 +179,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         body: request.body,
         signal: abort.signal,
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
-      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        body: Buffer.from(await res.body.arrayBuffer()),
+      };
     })();
     exchange.catch(() => undefined);
     try {

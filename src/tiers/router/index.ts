@@ -71,6 +71,8 @@ export function buildRouter(deps: RouterDeps): TierApp {
     maxEventLoopLagMs: deps.maxEventLoopLagMs,
     // The tier behind decides framing (the communication iframe must be frameable).
     denyFraming: false,
+    // Bodies are relayed as received; the tier behind parses them.
+    parseBodies: false,
     healthChecks: {
       // The webhead's and dbwriter's own deep heartbeats check the database and the keysigner.
       webhead: () => deps.webhead.checkHealth({ deep: true }),
