@@ -60,6 +60,12 @@ export interface TierAppOptions {
   readonly https?: boolean;
   /** Default X-Frame-Options DENY on responses that set none; off for the router, which relays the tier's. */
   readonly denyFraming?: boolean;
+  /**
+   * Handlers run with the request's deadline in an AsyncLocalStorage, where the bcrypt queue and tier calls
+   * read it. Only for tiers that need it: on Node 20 it installs promise hooks that slow every promise of
+   * the process (the router passes the deadline explicitly; the verifier and keysigner call nothing).
+   */
+  readonly deadlineContext?: boolean;
   /** False for a tier that only relays bodies (the router): they are kept raw, never parsed. */
   readonly parseBodies?: boolean;
   /** Time to receive a whole request; default REQUEST_TIMEOUT_MS. */
@@ -220,9 +226,11 @@ export function createTierApp(options: TierAppOptions): TierApp {
   });
   // The handler and all it starts (bcrypt queue, tier calls) see the deadline; after body parsing, whose
   // stream callbacks would lose an async context entered earlier.
-  app.addHook('preHandler', (request, _reply, done) => {
-    withDeadline(request.deadline, done);
-  });
+  if (options.deadlineContext === true) {
+    app.addHook('preHandler', (request, _reply, done) => {
+      withDeadline(request.deadline, done);
+    });
+  }
 
   if (options.callerKeys) {
     const gate = createTierGate(options.tier as Tier, options.callerKeys);

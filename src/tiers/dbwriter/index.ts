@@ -64,6 +64,8 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
   const https = deps.https ?? deps.publicUrl.startsWith('https:');
   const tierApp = createTierApp({
     tier: 'dbwriter',
+    // bcrypt hashes read the request's deadline.
+    deadlineContext: true,
     logger: deps.logger,
     callerKeys: deps.callerKeys,
     maxEventLoopLagMs: deps.maxEventLoopLagMs,

@@ -28,6 +28,8 @@ export { SUPPORT_DOCUMENT_CACHE_CONTROL } from './pages.ts';
 export function buildWebhead(deps: WebheadDeps): TierApp {
   const tierApp = createTierApp({
     tier: 'webhead',
+    // bcrypt compares and calls to the dbwriter and keysigner read the request's deadline.
+    deadlineContext: true,
     logger: deps.logger,
     https: deps.https,
     callerKeys: deps.callerKeys,
