@@ -21,6 +21,8 @@ Commands:
   keys generate [--dir D] [--force]   write the domain keypair (RS256, RSA-2048) into D
                                       (default: $PERSONA_DATA_DIR/keys, i.e. ./var/keys);
                                       the secret key file gets mode 0600
+  ops nginx|squid [--out FILE]        write the edge (nginx) or egress proxy (squid) configuration
+                                      generated from the topology (docs/edge.md)
   help, --help                        this text; every command takes --help
   --version                           the version
 
@@ -275,6 +277,11 @@ export async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case 'start':
       return startCommand(rest);
+    case 'ops': {
+      // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
+      const { opsCommand } = await import('../ops/index.ts');
+      return opsCommand(rest);
+    }
     case 'version':
     case '--version':
     case '-v':

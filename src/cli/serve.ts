@@ -120,6 +120,7 @@ async function build(
         verifier: upstream('verifier'),
         fakeVerification: config.fakeVerification,
         https: config.publicUrl.startsWith('https:'),
+        trustedEdges: (await import('../tiers/router/client-address.ts')).trustedEdges(config.trustedProxies),
       });
       return { tierApp, cleanup: closeUpstreams };
     }

@@ -110,6 +110,27 @@ export const settings = {
     '',
     'forward proxy for every outbound request (support documents), e.g. http://127.0.0.1:3128',
   ),
+  trustedProxies: setting(
+    'PERSONA_TRUSTED_PROXIES',
+    'list',
+    z.array(z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP address or CIDR')),
+    [],
+    'addresses (or CIDRs) of the edge in front of the router (nginx, docs/edge.md): only from them is X-Forwarded-For believed; empty means the client is the connecting address',
+  ),
+  edgeTlsCert: setting(
+    'PERSONA_EDGE_TLS_CERT',
+    'string',
+    z.string(),
+    '/etc/persona/tls/fullchain.pem',
+    'certificate chain (PEM file) the edge serves, written into `persona ops nginx`',
+  ),
+  edgeTlsKey: setting(
+    'PERSONA_EDGE_TLS_KEY',
+    'string',
+    z.string(),
+    '/etc/persona/tls/privkey.pem',
+    'private key (PEM file) of the edge certificate, for `persona ops nginx` (the path, never the key, is in the config)',
+  ),
   host: setting('PERSONA_HOST', 'string', z.string().min(1), '127.0.0.1', 'address the tiers listen on'),
   portBase: setting(
     'PERSONA_PORT_BASE',

@@ -103,7 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ? ['example-site', 'example-primary'].map((name) => ({ name, args: [name] }))
         : []),
     ],
-    routerUrl: config.publicUrl,
+    // The router itself: the public URL may be an edge in front of it (docs/edge.md).
+    routerUrl: localProcesses(deploymentOf(config)).find((p) => p.tier === 'router')?.url ?? config.publicUrl,
     env,
     serveCommand: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'],
     out: (line) => logs.push(line),

@@ -4,6 +4,7 @@
  * verifier, wsapi writes to the dbwriter, wsapi reads to the webhead, internal ops 404, unknown ops 400,
  * everything else to the webhead.
  */
+import type { BlockList } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { createTierApp, REQUEST_ID_HEADER, type TierApp } from '../../http/app.ts';
@@ -11,6 +12,7 @@ import { ServiceError } from '../../http/errors.ts';
 import type { Upstream } from '../../http/upstream.ts';
 import { publicRouteOf, type Tier } from '../../topology/index.ts';
 import { findOperation } from '../../wsapi/catalogue.ts';
+import { clientAddress } from './client-address.ts';
 
 export interface RouterDeps {
   readonly webhead: Upstream;
@@ -21,6 +23,8 @@ export interface RouterDeps {
   readonly https?: boolean;
   readonly logger?: Logger;
   readonly maxEventLoopLagMs?: number;
+  /** The edge (nginx) addresses whose X-Forwarded-For is believed (client-address.ts); none: the peer's. */
+  readonly trustedEdges?: BlockList;
 }
 
 // Request headers the tiers behind need; everything else stays at the edge.
@@ -94,7 +98,11 @@ export function buildRouter(deps: RouterDeps): TierApp {
       const value = request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    headers['x-forwarded-for'] = request.ip;
+    headers['x-forwarded-for'] = clientAddress(
+      request.ip,
+      request.headers['x-forwarded-for'],
+      deps.trustedEdges,
+    );
     headers['x-forwarded-proto'] = deps.https ? 'https' : 'http';
     const upstream = upstreams[target.tier];
     if (!upstream) throw new ServiceError('not-found', 'no such resource');

@@ -1,0 +1,90 @@
+/** `persona ops nginx|squid`: writes a generated configuration (docs/edge.md) to a file or stdout. */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.ts';
+
+export const OPS_HELP = `Usage: persona ops <nginx|squid> [options]
+
+Writes a configuration generated from the topology (src/topology) and the settings (docs/edge.md).
+
+  nginx   the TLS edge in front of the router instances: https (PERSONA_EDGE_TLS_CERT/KEY),
+          http -> https redirect, HTTP/2, per-route limits from the wsapi catalogue, passive ejection.
+          The router must trust the edge: PERSONA_TRUSTED_PROXIES=<the edge's address>.
+  squid   the egress proxy every outbound HTTP call goes through (PERSONA_HTTP_PROXY)
+
+Options:
+  --out FILE           write there (default stdout)
+  --state-dir DIR      pid, temp files and caches (nginx default /var/lib/persona-nginx,
+                       squid default /var/spool/squid)
+  --log-dir DIR        logs (default /var/log/nginx or /var/log/squid)
+  nginx: --http-port N (default 80)  --listen ADDR  --router URL,URL (a fleet's routers)
+         --workers N  --foreground
+  squid: --listen HOST:PORT (default PERSONA_HTTP_PROXY's)  --clients CIDR,CIDR
+         --allow DOMAIN,DOMAIN (allow-list mode; .example.com includes subdomains)
+         --dev-destination CIDR,CIDR (development only: a local IdP)
+`;
+
+const list = (value: string | undefined): string[] | undefined =>
+  value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+
+export async function opsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'log-dir': { type: 'string' },
+      'http-port': { type: 'string' },
+      listen: { type: 'string' },
+      router: { type: 'string' },
+      workers: { type: 'string' },
+      foreground: { type: 'boolean', default: false },
+      clients: { type: 'string' },
+      allow: { type: 'string' },
+      'dev-destination': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const what = positionals[0];
+  if (values.help || (what !== 'nginx' && what !== 'squid') || positionals.length > 1) {
+    (values.help ? process.stdout : process.stderr).write(OPS_HELP);
+    return values.help ? 0 : 2;
+  }
+  const config = loadConfig();
+  let text: string;
+  if (what === 'nginx') {
+    const { nginxConfig } = await import('./nginx.ts');
+    const routerUrls = list(values.router);
+    text = nginxConfig(config, {
+      stateDir: values['state-dir'] ?? '/var/lib/persona-nginx',
+      logDir: values['log-dir'] ?? '/var/log/nginx',
+      ...(values['http-port'] !== undefined ? { httpPort: Number(values['http-port']) } : {}),
+      ...(values.listen !== undefined ? { listen: values.listen } : {}),
+      ...(routerUrls ? { routerUrls } : {}),
+      ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
+      foreground: values.foreground,
+    });
+  } else {
+    const { squidConfig } = await import('./squid.ts');
+    const clients = list(values.clients);
+    const allowDomains = list(values.allow);
+    const devDestinations = list(values['dev-destination']);
+    text = squidConfig(config, {
+      stateDir: values['state-dir'] ?? '/var/spool/squid',
+      logDir: values['log-dir'] ?? '/var/log/squid',
+      ...(values.listen !== undefined ? { listen: values.listen } : {}),
+      ...(clients ? { clients } : {}),
+      ...(allowDomains ? { allowDomains } : {}),
+      ...(devDestinations ? { devDestinations } : {}),
+    });
+  }
+  if (values.out) writeFileSync(values.out, text);
+  else process.stdout.write(text);
+  return 0;
+}
