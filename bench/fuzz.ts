@@ -1,7 +1,9 @@
 /**
  * `npm run fuzz`: the fuzzer of issue 10 over the whole local stack (test/helpers/fuzz.ts), loopback only.
  * FUZZ_REQUESTS (default 100000), FUZZ_CONCURRENCY (64), FUZZ_TIME_LIMIT_MS (900000), FUZZ_SEED, and
- * FUZZ_VERBOSE=1 for an example request beside each frequent 4xx answer.
+ * FUZZ_VERBOSE=1 for an example request beside each frequent 4xx answer, FUZZ_TRACE=<route> (e.g.
+ * /wsapi/cert_key) to print every request to a route and its answer. Load shedding is on at its
+ * production default (FUZZ_SHEDDING=0 turns it off, as in the other end-to-end tests).
  * Exits 1 on an unexpected 5xx, a tier that died, or a run the time limit cut short.
  */
 import { formatFuzzReport, fuzzPassed, runFuzz } from '../test/helpers/fuzz.ts';
@@ -20,6 +22,8 @@ process.once('SIGINT', () => {
 
 const report = await runFuzz({
   signal: interrupted.signal,
+  shedding: process.env.FUZZ_SHEDDING !== '0',
+  ...(process.env.FUZZ_TRACE !== undefined ? { trace: process.env.FUZZ_TRACE } : {}),
   requests: number('FUZZ_REQUESTS', 100_000),
   concurrency: number('FUZZ_CONCURRENCY', 64),
   timeLimitMs: number('FUZZ_TIME_LIMIT_MS', 15 * 60_000),

@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
 import { argNames, operations, type Operation } from '../../src/wsapi/catalogue.ts';
 import { PUBLIC_ROUTES } from '../../src/topology/index.ts';
 import { PAGE_ROUTES } from '../../src/tiers/webhead/static.ts';
@@ -36,8 +37,15 @@ export interface FuzzOptions {
   /** Past it no new request starts; the report says the run was cut short. */
   readonly timeLimitMs?: number;
   readonly seed?: number;
+  /**
+   * Load shedding at the production default (PERSONA_MAX_EVENT_LOOP_LAG_MS 70) instead of off as in the
+   * other end-to-end tests: its 503s are then deliberate ones the report tells apart.
+   */
+  readonly shedding?: boolean;
   /** Stops the run early (Ctrl-C in the command), the stack still stopped and the report still made. */
   readonly signal?: AbortSignal;
+  /** Every request to this route group (e.g. `/wsapi/cert_key`) and its answer, as progress lines. */
+  readonly trace?: string;
   /** Progress lines (default: none). */
   readonly progress?: (line: string) => void;
 }
@@ -627,7 +635,7 @@ const groupOf = (path: string): string => {
 function credentials(rng: Random, ctx: Context): { cookie?: string; csrf?: string; session: Session } {
   const session = rng.chance(0.7) ? rng.pick(ctx.sessions) : rng.pick(ctx.anonymous);
   const sent = rng.weighted<() => { cookie?: string; csrf?: string }>([
-    [5, () => ({ cookie: session.cookie, csrf: session.csrf })],
+    [8, () => ({ cookie: session.cookie, csrf: session.csrf })],
     [
       2,
       () => ({
@@ -716,6 +724,11 @@ function validFor(name: string, rng: Random, ctx: Context, op: string, session: 
   }
 }
 
+/** Whether `op` may go without `arg` (an optional one such as forceIssuer refuses most valid values). */
+const optional = (op: Operation, arg: string): boolean =>
+  op.args instanceof z.ZodObject &&
+  (op.args.shape[arg] as z.ZodType | undefined)?.safeParse(undefined).success === true;
+
 /**
  * Args for `op`: now and then valid ones with none, one or two made bad (so handlers are reached), else
  * each declared parameter (and a few extra names) present or not, odd or not.
@@ -730,7 +743,8 @@ function argsFor(
   const declared = argNames(op);
   const args: Record<string, unknown> = {};
   if (rng.chance(0.45)) {
-    for (const arg of declared) args[arg] = validFor(arg, rng, ctx, name, session);
+    for (const arg of declared)
+      if (!optional(op, arg) || rng.chance(0.3)) args[arg] = validFor(arg, rng, ctx, name, session);
     for (let k = rng.pick([0, 0, 1, 1, 2]); k > 0 && declared.length > 0; k--) {
       const arg = rng.pick(declared);
       if (rng.chance(0.2))
@@ -767,7 +781,7 @@ function wsapiPost(rng: Random, ctx: Context, name: string, op: Operation): Http
   const picked = credentials(rng, ctx);
   const { cookie, session } = picked;
   let { csrf } = picked;
-  if (ENDS_SESSION.has(name) && csrf === session.csrf && session.email !== '' && rng.chance(0.85))
+  if (ENDS_SESSION.has(name) && csrf === session.csrf && session.email !== '' && rng.chance(0.93))
     csrf = rng.pick(ctx.anonymous).csrf;
   const args: Record<string, unknown> = argsFor(rng, ctx, name, op, session);
   if (csrf !== undefined && rng.chance(0.9)) args.csrf = csrf;
@@ -1473,12 +1487,12 @@ const escaped = (text: string | Buffer, max = 300): string => {
   return s.length > max ? `${shown}… (${s.length} chars)` : shown;
 };
 
-function describe(c: Case): string {
-  if (c.kind === 'raw') return `raw ${escaped(c.bytes)}`;
+function describe(c: Case, max = 300): string {
+  if (c.kind === 'raw') return `raw ${escaped(c.bytes, max)}`;
   const headers = Object.entries(c.headers)
-    .map(([k, v]) => `${k}: ${escaped(Array.isArray(v) ? v.join(' | ') : v, 80)}`)
+    .map(([k, v]) => `${k}: ${escaped(Array.isArray(v) ? v.join(' | ') : v, max === 300 ? 80 : max)}`)
     .join('; ');
-  return `${c.method} ${escaped(c.path, 200)}${headers ? ` [${headers}]` : ''}${c.body !== undefined ? ` body ${escaped(c.body, 300)}` : ''}`;
+  return `${c.method} ${escaped(c.path, 200)}${headers ? ` [${headers}]` : ''}${c.body !== undefined ? ` body ${escaped(c.body, max)}` : ''}`;
 }
 
 /** A fresh RSA-2048 public key as `{"algorithm":"RS","n","e"}` with decimal numbers (SPEC §3). */
@@ -1544,9 +1558,9 @@ async function signUpFrom(
       const eq = pair.indexOf('=');
       if (eq > 0) jar.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
-    const answer = (await res.body.json()) as Record<string, unknown>;
-    if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(answer)}`);
-    return answer;
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${text}`);
+    return JSON.parse(text) as Record<string, unknown>;
   };
   const csrf = String((await call('GET', '/wsapi/session_context')).csrf_token);
   await call('POST', '/wsapi/stage_user', { csrf, email, pass: PASSWORD, site: 'https://rp.example' });
@@ -1566,7 +1580,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   const smtp = await startSmtpSink();
   const proxy = await startRefusingProxy();
-  const stack = await startStack({ env: { PERSONA_SMTP_URL: smtp.url, PERSONA_HTTP_PROXY: proxy.url } });
+  const stack = await startStack({
+    env: {
+      PERSONA_SMTP_URL: smtp.url,
+      PERSONA_HTTP_PROXY: proxy.url,
+      ...(options.shedding === true ? { PERSONA_MAX_EVENT_LOOP_LAG_MS: '70' } : {}),
+    },
+  });
   const port = Number(new URL(stack.base).port);
   const agents: { agent: Agent; address?: string }[] = [];
   try {
@@ -1591,7 +1611,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       agents.push({
         agent: new Agent({
           connections: 4,
-          ...(address !== undefined ? { connect: { localAddress: address } } : {}),
+          // A client option: undici's connector ignores a localAddress among its own options.
+          ...(address !== undefined ? { localAddress: address } : {}),
         }),
         ...(address !== undefined ? { address } : {}),
       });
@@ -1599,7 +1620,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     // Renewals sign up from addresses of their own: 50 of them, 20 stagings each per 10 minutes (SPEC §4.4).
     const renewalAgents =
       sources.length > 0
-        ? Array.from({ length: 50 }, (_, i) => new Agent({ connect: { localAddress: `127.0.1.${i + 2}` } }))
+        ? Array.from({ length: 50 }, (_, i) => new Agent({ localAddress: `127.0.1.${i + 2}` }))
         : [new Agent()];
 
     const before = Object.fromEntries(FUZZ_TIERS.map((t) => [t, rssKb(stack.supervisor.pid(t))])) as Record<
@@ -1673,6 +1694,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         : [];
     };
     const count = (group: string, answer: Answer, c: Case) => {
+      if (group === options.trace)
+        say(`${describe(c, 3000)}\n  → ${answer.status} ${escaped(answer.text, 200)}`);
       const key = String(answer.status);
       statuses[key] = (statuses[key] ?? 0) + 1;
       const g = (byGroup[group] ??= {});
