@@ -191,7 +191,7 @@ export const settings = {
     'int',
     z.number().int().min(1),
     10,
-    'failed sign-ins before an account locks until a password reset',
+    'failed sign-ins to an account per hour from browsers it never signed in from; then those get `account locked` until the hour ends or a password reset (its own browsers keep signing in)',
   ),
   minTimeBetweenEmailsMs: setting(
     'PERSONA_MIN_TIME_BETWEEN_EMAILS_MS',

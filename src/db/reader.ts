@@ -69,6 +69,11 @@ export interface Reader {
   getIDPLastSeen(domain: string): Promise<Date | undefined>;
   /** Hits counted on a rate-limit bucket in its current window (0 when the window has run out). */
   rateLimitHits(bucket: string, windowMs: number): Promise<number>;
+  /** The bucket's running window (hits, start in epoch ms), undefined when none runs: sign-in delays read it. */
+  rateLimitWindow(
+    bucket: string,
+    windowMs: number,
+  ): Promise<{ readonly hits: number; readonly windowStart: number } | undefined>;
   close(): Promise<void>;
 }
 
@@ -191,6 +196,10 @@ export function readsOn(connection: Connection, scope: () => Scope): Reader {
         : Promise.resolve(undefined),
     rateLimitHits: (bucket, windowMs) =>
       BUCKET.test(bucket) ? read(() => rateLimits.hitsOf(scope(), bucket, windowMs)) : Promise.resolve(0),
+    rateLimitWindow: (bucket, windowMs) =>
+      BUCKET.test(bucket)
+        ? read(() => rateLimits.windowOf(scope(), bucket, windowMs))
+        : Promise.resolve(undefined),
     close: () => connection.close(),
   };
 }

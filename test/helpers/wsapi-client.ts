@@ -42,6 +42,8 @@ export interface WsapiClient {
   session(at?: number): Session | null;
   readonly csrf: string | undefined;
   cookie: string;
+  /** Other cookies the tiers set (e.g. the device cookie), by name, sent back with every call. */
+  readonly jar: Map<string, string>;
   /** Another browser on the same machine: same signer and address, no cookie. */
   another(): WsapiClient;
 }
@@ -52,10 +54,12 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
   let cookie = '';
   let csrf: string | undefined;
   const name = options.codec.name;
+  const jar = new Map<string, string>();
 
   const send = async (method: 'GET' | 'POST', url: string, body?: string): Promise<WsapiAnswer> => {
     const headers: Record<string, string> = {};
-    if (cookie) headers.cookie = `${name}=${cookie}`;
+    const cookies = [...(cookie ? [`${name}=${cookie}`] : []), ...[...jar].map(([k, v]) => `${k}=${v}`)];
+    if (cookies.length > 0) headers.cookie = cookies.join('; ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.forwardedFor) headers['x-forwarded-for'] = options.forwardedFor;
     const op = url.slice('/wsapi/'.length).split('?', 1)[0] ?? '';
@@ -68,6 +72,11 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     const set = res.headers['set-cookie'];
     for (const line of [set ?? []].flat()) {
       if (line.startsWith(`${name}=`)) cookie = line.slice(name.length + 1).split(';', 1)[0] ?? '';
+      else {
+        const [pair = ''] = line.split(';', 1);
+        const eq = pair.indexOf('=');
+        if (eq > 0) jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
     }
     const answer = await answerOf(res);
     checkWsapiAnswer(url, answer);
@@ -107,6 +116,7 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
     set cookie(value: string) {
       cookie = value;
     },
+    jar,
     another: () => createWsapiClient(options),
   };
   return client;

@@ -61,6 +61,8 @@ export interface StackOptions {
   /** Client for support documents (default: one that reaches nothing, so every domain is a secondary). */
   readonly dispatcher?: Dispatcher;
   readonly rateLimits?: DbwriterDeps['rateLimits'];
+  /** One clock for the database handles, the dbwriter and the webhead (epoch ms); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface Other {
@@ -119,8 +121,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'persona-webhead-'));
   const settings = databaseSettings({ url: `sqlite:${join(dir, 'x.db')}`, tokenTtlMs: defaults.tokenTtlMs });
   await migrateToLatest(settings.write);
-  const writer = openWriter(settings);
-  const reader = openReader(settings);
+  const clock = options.now === undefined ? {} : { clock: options.now };
+  const writer = openWriter(settings, clock);
+  const reader = openReader(settings, clock);
   const keys = { router: tierKeyPair(), webhead: tierKeyPair() };
   const silent = pino({ level: 'silent' });
   const logs: string[] = [];
@@ -174,6 +177,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ]),
     logger: silent,
     housekeepingIntervalMs: 0,
+    ...(options.now === undefined ? {} : { now: options.now }),
   });
   const dbwriterBase = await dbwriter.app.listen({ port: 0, host: '127.0.0.1' });
 
@@ -203,6 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     proxyIdps: {},
     callerKeys: new Map<Tier, typeof keys.router.publicKey>([['router', keys.router.publicKey]]),
     logger,
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...overrides,
   });
   const tierApp = buildWebhead(depsFor(options.webhead ?? {}));

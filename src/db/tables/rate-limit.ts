@@ -21,3 +21,18 @@ export async function hitsOf({ db, now }: Scope, bucket: string, windowMs: numbe
     .executeTakeFirst();
   return row === undefined || toNumber(row.window_start) <= now - windowMs ? 0 : toNumber(row.hits);
 }
+
+/** The bucket's current window (hits and when it began), undefined when none is running. */
+export async function windowOf(
+  { db, now }: Scope,
+  bucket: string,
+  windowMs: number,
+): Promise<{ readonly hits: number; readonly windowStart: number } | undefined> {
+  const row = await db
+    .selectFrom('rate_limit')
+    .select(['hits', 'window_start'])
+    .where('bucket', '=', bucket)
+    .executeTakeFirst();
+  if (row === undefined || toNumber(row.window_start) <= now - windowMs) return undefined;
+  return { hits: toNumber(row.hits), windowStart: toNumber(row.window_start) };
+}

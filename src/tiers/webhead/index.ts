@@ -5,10 +5,12 @@
  * over signed calls. It answers only the router's signed calls.
  */
 import { Counter } from 'prom-client';
-import { createSignIn } from '../../accounts/sign-in.ts';
+import { createSignIn, type SignInBackoff } from '../../accounts/sign-in.ts';
 import { createTierApp, type TierApp } from '../../http/app.ts';
 import { registerWsapi } from '../../wsapi/framework.ts';
 import type { OperationName } from '../../wsapi/catalogue.ts';
+import { createDeviceCookies } from '../../wsapi/device-cookie.ts';
+import { DEFAULT_RATE_LIMITS, DEFAULT_SIGN_IN_BACKOFF } from '../../wsapi/rate-limits.ts';
 import { certificateHandlers } from './certificates.ts';
 import { createDbwriterClient } from './dbwriter.ts';
 import { lookupHandlers } from './lookups.ts';
@@ -24,6 +26,16 @@ export type { WebheadDeps } from './runtime.ts';
 export type { DomainDirectory } from './primaries.ts';
 export { withProxyIdps } from './primaries.ts';
 export { SUPPORT_DOCUMENT_CACHE_CONTROL } from './pages.ts';
+
+/** SPEC §4.11: the windows the dbwriter counts in, the configured caps, the delays of rate-limits.ts. */
+function signInBackoff(deps: WebheadDeps): SignInBackoff {
+  const limit = (prefix: string) => DEFAULT_RATE_LIMITS[prefix] ?? { limit: 10, windowMs: 3_600_000 };
+  return {
+    account: { ...DEFAULT_SIGN_IN_BACKOFF.account, ...limit('auth:acct'), limit: deps.maxAuthAttempts },
+    ip: { ...DEFAULT_SIGN_IN_BACKOFF.ip, ...(deps.signInLimit ?? limit('auth:ip')) },
+    device: { ...DEFAULT_SIGN_IN_BACKOFF.device, ...limit('auth:dev') },
+  };
+}
 
 export function buildWebhead(deps: WebheadDeps): TierApp {
   const tierApp = createTierApp({
@@ -54,7 +66,8 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
     issuer: publicUrl.hostname,
     origin: publicUrl.origin,
     now: deps.now ?? Date.now,
-    signIn: createSignIn(deps.reader, deps.hasher, { maxAuthAttempts: deps.maxAuthAttempts }),
+    signIn: createSignIn(deps.reader, deps.hasher, { backoff: deps.signInBackoff ?? signInBackoff(deps) }),
+    devices: createDeviceCookies(deps.codec, { https: deps.https }),
     signIns: new Counter({
       name: 'persona_signins_total',
       help: 'Sign-in attempts by outcome',

@@ -2,9 +2,12 @@
  * What the dialog asks before signing in (reference/persona.md §2.2–2.3): `address_info` (how an address
  * must authenticate right now) and `have_email`.
  */
+import { bucketValue } from '../../accounts/sign-in.ts';
 import { BrowserIdError, emailDomain } from '../../browserid/index.ts';
 import type { DiscoveryResult } from '../../browserid/discovery.ts';
-import type { HandlersOf, WsapiHandler } from '../../wsapi/framework.ts';
+import { ServiceError } from '../../http/errors.ts';
+import type { HandlersOf, WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
+import { DEFAULT_RATE_LIMITS } from '../../wsapi/rate-limits.ts';
 import { addressState, idpBookkeeping } from './address-info.ts';
 import { DAY_MS, type Runtime } from './runtime.ts';
 
@@ -17,7 +20,36 @@ export function lookupHandlers(rt: Runtime): HandlersOf<'address_info' | 'have_e
   // One saw_idp per domain in flight from this process, whatever the traffic.
   const recording = new Set<string>();
 
+  const lookupLimit = rt.deps.addressInfoLimit ??
+    DEFAULT_RATE_LIMITS['info:ip'] ?? { limit: 200, windowMs: 600_000 };
+
+  /**
+   * address_info tells whether an address has an account, as the original's did (the dialog needs it):
+   * lookups per client address are limited, shared by every webhead (SPEC §4.4). Read before answering,
+   * counted after in the background, so the answer waits for no write.
+   */
+  async function limitLookupsFrom(ctx: WsapiContext): Promise<void> {
+    const bucket = `info:ip:${bucketValue(ctx.clientIp)}`;
+    const window = await rt.reader.rateLimitWindow(bucket, lookupLimit.windowMs);
+    if (window !== undefined && window.hits >= lookupLimit.limit) {
+      ctx.request.log.warn(
+        { event: 'address_info_rate_limited' },
+        'too many address lookups from one address',
+      );
+      const retryMs = window.windowStart + lookupLimit.windowMs - ctx.now;
+      ctx.reply.header('retry-after', String(Math.max(1, Math.ceil(retryMs / 1000))));
+      throw new ServiceError('too-many-requests', 'too many address lookups, try again later');
+    }
+    void rt.dbwriter.hitRateLimit(bucket, ctx.request.id).catch((err: unknown) => {
+      ctx.request.log.error(
+        { event: 'rate_limit_unchecked', why: err instanceof Error ? err.message : String(err) },
+        'address lookup not counted',
+      );
+    });
+  }
+
   const addressInfo: WsapiHandler<'address_info'> = async (ctx) => {
+    await limitLookupsFrom(ctx);
     const email = ctx.args.email;
     const forced = ctx.args.issuer;
 

@@ -2,12 +2,13 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { SignIn } from '../../accounts/sign-in.ts';
+import type { SignIn, SignInBackoff } from '../../accounts/sign-in.ts';
 import type { PublicKey } from '../../browserid/index.ts';
 import type { RateLimit, Reader } from '../../db/read.ts';
 import type { Tier } from '../../http/tier-auth.ts';
 import type { Upstream } from '../../http/upstream.ts';
 import type { PasswordHasher } from '../../passwords/index.ts';
+import type { DeviceCookies } from '../../wsapi/device-cookie.ts';
 import type { SessionCodec } from '../../wsapi/session.ts';
 import type { DbwriterClient } from './dbwriter.ts';
 import type { DomainDirectory } from './primaries.ts';
@@ -33,10 +34,17 @@ export interface WebheadDeps {
   readonly dbwriter: Upstream;
   /** Support-document discovery (createDiscovery), through the egress proxy where configured. */
   readonly discovery: DomainDirectory;
-  /** Failed sign-ins before an account locks (10). */
+  /**
+   * Failed sign-ins to an account per hour from browsers it never signed in from, before they get
+   * `account locked` until the hour ends (10; SPEC §4.11: its own browsers are not locked out).
+   */
   readonly maxAuthAttempts: number;
   /** Failed sign-ins allowed per client address and window (default the `auth:ip` limit). */
   readonly signInLimit?: RateLimit;
+  /** The sign-in delays and caps (default: src/wsapi/rate-limits.ts with the two settings above). */
+  readonly signInBackoff?: SignInBackoff;
+  /** address_info lookups per client address and window (default the `info:ip` limit). */
+  readonly addressInfoLimit?: RateLimit;
   readonly sessionDurationMs: number;
   readonly ephemeralSessionDurationMs: number;
   /** How long a primary that stops answering is `offline` rather than gone. Default 5 days. */
@@ -77,4 +85,6 @@ export interface Runtime {
   readonly signIns: Counter<'outcome'>;
   /** The password sign-in's rules (src/accounts/sign-in.ts). */
   readonly signIn: SignIn;
+  /** Browsers where an account signed in before (src/wsapi/device-cookie.ts). */
+  readonly devices: DeviceCookies;
 }

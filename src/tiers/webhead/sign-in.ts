@@ -2,90 +2,101 @@
  * Signing in (reference/persona.md §2.2, §5.4): with a password (`authenticate_user`, bcrypt compare here,
  * every write through the dbwriter) or with an assertion from the address's primary (`auth_with_assertion`).
  */
+import type { PasswordSignIn } from '../../accounts/sign-in.ts';
 import { BrowserIdError, verifyBackedAssertion } from '../../browserid/index.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { HandlersOf, WsapiContext, WsapiHandler } from '../../wsapi/framework.ts';
 import type { Runtime } from './runtime.ts';
-import { DEFAULT_RATE_LIMITS } from '../../wsapi/rate-limits.ts';
-
-/** A client address as a bucket name part: printable ASCII, bounded (the router sets it from the socket). */
-const bucketValue = (ip: string): string => ip.replace(/[^\x21-\x7e]/g, '').slice(0, 100) || 'unknown';
 
 // Firefox OS's 10-year sessions are not kept (the platform is gone), so the dialog always asks.
 const SUPPRESS_ASK = false;
 
-export function signInHandlers(
-  rt: Runtime,
-): HandlersOf<'authenticate_user' | 'auth_with_assertion'> {
+const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function signInHandlers(rt: Runtime): HandlersOf<'authenticate_user' | 'auth_with_assertion'> {
   const { reader, dbwriter } = rt;
 
-  const attemptsBucket = (ctx: WsapiContext) => `auth:ip:${bucketValue(ctx.clientIp).toLowerCase()}`;
-  const attemptsLimit = rt.deps.signInLimit ??
-    DEFAULT_RATE_LIMITS['auth:ip'] ?? { limit: 100, windowMs: 600_000 };
-
   /**
-   * SPEC §4.4: failed sign-ins per client address, shared by every webhead through the database. Read
-   * before bcrypt is spent; counted (a write, through the dbwriter) only when an attempt fails.
+   * A refusal counts in its buckets (SPEC §4.4, §4.11) and a wrong password against the account's
+   * `failedAuthTries`, all through the dbwriter, awaited so the next attempt sees them. Sign-in stays
+   * available through a dbwriter outage (the original counted failures fire-and-forget).
    */
-  async function checkAttemptsFrom(ctx: WsapiContext): Promise<void> {
-    const hits = await reader.rateLimitHits(attemptsBucket(ctx), attemptsLimit.windowMs);
-    if (hits < attemptsLimit.limit) return;
-    rt.signIns.inc({ outcome: 'rate_limited' });
-    ctx.request.log.warn({ event: 'signin_rate_limited' }, 'too many failed sign-ins from one address');
-    ctx.reply.header('retry-after', String(Math.ceil(attemptsLimit.windowMs / 1000)));
-    throw new ServiceError('too-many-requests', 'too many sign-in attempts, try again later');
-  }
-
-  /**
-   * A wrong password counts against the account (its lockout). Awaited, so the next attempt sees the
-   * count; a dbwriter failure does not change the answer.
-   */
-  async function countFailureOf(ctx: WsapiContext, userid: number): Promise<void> {
-    try {
-      const answer = await dbwriter.call('increment_failed_auth_tries', { userid }, ctx.request.id);
-      if (!answer.ok) ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
-    } catch (err) {
-      ctx.request.log.warn({ why: err instanceof Error ? err.message : String(err) }, 'failed sign-in not counted');
-    }
-  }
-
-  async function countFailureFrom(ctx: WsapiContext): Promise<void> {
-    try {
-      await dbwriter.hitRateLimit(attemptsBucket(ctx), ctx.request.id);
-    } catch (err) {
-      // Sign-in stays available through a dbwriter outage (the original counted failures fire-and-forget).
-      ctx.request.log.error(
-        { event: 'rate_limit_unchecked', why: err instanceof Error ? err.message : String(err) },
-        'failed sign-in not counted against its address',
-      );
-    }
+  async function countFailure(
+    ctx: WsapiContext,
+    failure: Extract<PasswordSignIn, { kind: 'refused' }>,
+  ): Promise<void> {
+    const { userId, outcome } = failure;
+    await Promise.all([
+      ...failure.count.map((bucket) =>
+        dbwriter.hitRateLimit(bucket, ctx.request.id).catch((err: unknown) => {
+          ctx.request.log.error(
+            { event: 'rate_limit_unchecked', why: why(err) },
+            'failed sign-in not counted in its bucket',
+          );
+        }),
+      ),
+      outcome === 'mismatch' && userId !== undefined
+        ? dbwriter.call('increment_failed_auth_tries', { userid: userId }, ctx.request.id).then(
+            (answer) => {
+              if (!answer.ok) ctx.request.log.warn({ status: answer.status }, 'failed sign-in not counted');
+            },
+            (err: unknown) => {
+              ctx.request.log.warn({ why: why(err) }, 'failed sign-in not counted');
+            },
+          )
+        : undefined,
+    ]);
   }
 
   const authenticateUser: WsapiHandler<'authenticate_user'> = async (ctx) => {
-    const { email, pass } = ctx.args;
-    await checkAttemptsFrom(ctx);
-    const result = await rt.signIn.withPassword(email, pass);
-    if (result.kind === 'refused') {
-      const { outcome, reason, code, userId } = result;
+    const { email, pass, ephemeral } = ctx.args;
+    const device = rt.devices.read(ctx.request.headers.cookie, ctx.now);
+    const result = await rt.signIn.withPassword(email, pass, {
+      clientIp: ctx.clientIp,
+      device,
+      now: ctx.now,
+      countFailure: (failure) => countFailure(ctx, failure),
+    });
+
+    if (result.kind === 'throttled') {
+      const { outcome, scope, userId, retryAfterMs } = result;
+      rt.signIns.inc({ outcome: outcome === 'locked' ? 'locked' : 'rate_limited' });
+      ctx.request.log.warn(
+        { event: outcome === 'locked' ? 'signin_locked' : 'signin_rate_limited', scope, userid: userId },
+        'sign-in refused before the password was checked',
+      );
+      ctx.reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+      // The hourly cap keeps the original's answer (the dialog offers the reset, which signs in); delays
+      // are short and say "try again later".
       if (outcome === 'locked')
-        ctx.request.log.warn({ event: 'signin_locked', userid: userId }, 'sign-in to a locked account');
-      if (outcome === 'mismatch' && userId !== undefined) {
-        ctx.request.log.info({ event: 'signin_failed', userid: userId }, 'wrong password');
-        await countFailureOf(ctx, userId);
-      }
+        return { success: false, reason: 'account is locked', code: 'account locked' };
+      throw new ServiceError('too-many-requests', 'too many sign-in attempts, try again later');
+    }
+    if (result.kind === 'refused') {
+      const { outcome, reason, userId } = result;
+      if (outcome === 'mismatch')
+        ctx.request.log.info(
+          { event: 'signin_failed', userid: userId, device: device !== undefined },
+          'wrong password',
+        );
       rt.signIns.inc({ outcome });
-      if (outcome !== 'locked') await countFailureFrom(ctx);
-      return { success: false, reason, ...(code === undefined ? {} : { code }) };
+      return { success: false, reason };
     }
 
     const { userId: userid, lastPasswordReset } = result;
-    ctx.authenticate(userid, 'password', lastPasswordReset, ctx.args.ephemeral);
+    ctx.authenticate(userid, 'password', lastPasswordReset, ephemeral);
+    // The browser is the account's from now on; not one the person called shared ("ephemeral"). A cookie,
+    // not a write (SPEC §4.7).
+    if (!ephemeral) ctx.reply.header('set-cookie', rt.devices.issue(device, userid, ctx.now));
     if (result.clearFailures)
       void dbwriter.inBackground('reset_failed_auth_tries', { userid }, ctx.request.log, ctx.request.id);
     if (result.rehash)
       void dbwriter.inBackground('rehash_password', { userid, pass }, ctx.request.log, ctx.request.id);
     rt.signIns.inc({ outcome: 'password' });
-    ctx.request.log.info({ event: 'signin', method: 'password', userid }, 'signed in');
+    ctx.request.log.info(
+      { event: 'signin', method: 'password', userid, known_device: result.knownDevice },
+      'signed in',
+    );
     return { success: true, userid, suppress_ask_if_users_computer: SUPPRESS_ASK };
   };
 
