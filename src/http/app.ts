@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   type RawServerDefault,
 } from 'fastify';
@@ -171,6 +172,20 @@ export function createTierApp(options: TierAppOptions): TierApp {
       connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
     },
     clientErrorHandler: answerClientError,
+    // A URL Fastify cannot decode (`/%%`) is answered in our form, not echoed back. No hook runs for it,
+    // hence the headers here.
+    frameworkErrors: (_error, request, reply) => {
+      void (reply as FastifyReply)
+        .code(400)
+        .headers({
+          [REQUEST_ID_HEADER]: request.id,
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+          'referrer-policy': 'strict-origin-when-cross-origin',
+        })
+        .type('text/plain')
+        .send(plainBody(400, 'malformed URL'));
+    },
   });
 
   // Keep the raw body: tier signatures cover it, and the router forwards it unchanged.

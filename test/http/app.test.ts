@@ -222,3 +222,16 @@ test('internal tiers: unsigned calls are refused even from loopback; only allowe
   assert.equal(heartbeat.statusCode, 200);
   await heartbeat.body.dump();
 });
+
+test('a URL that cannot be decoded gets our own 400, with our headers, and is not echoed back', async (t) => {
+  const { app, base } = await serve();
+  t.after(() => app.close());
+  for (const path of ['/%%%%', '/wsapi/%c0%ae']) {
+    const res = await request(`${base}${path}`);
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 400, path);
+    assert.equal(text, 'Bad Request: malformed URL', path);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', path);
+    assert.ok(res.headers['x-request-id'], path);
+  }
+});
