@@ -36,7 +36,7 @@ interface WatchOptions {
  */
 const IFRAME_RETRY_MS = [500, 1000, 2000, 4000];
 /** A load that sends no hello within this is a failed one. */
-const IFRAME_HELLO_MS = 400;
+const IFRAME_HELLO_MS = 1000;
 /** A load that never finishes at all. */
 const IFRAME_LOAD_TIMEOUT_MS = 10_000;
 

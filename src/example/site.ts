@@ -63,7 +63,8 @@ function page(personaUrl: string, siteName: string, email: string | null): strin
 }
 
 // The page's script, served as a file so the page needs no inline script (its CSP allows none).
-const SITE_JS = `'use strict';
+/** The page's script; docs/relying-parties.md shows it as it is (test/browser/guide.test.ts checks). */
+export const SITE_JS = `'use strict';
 (function () {
   var main = document.getElementById('main');
   var who = document.getElementById('who');
@@ -219,6 +220,7 @@ export function buildExampleSite(options: ExampleSiteOptions): ExampleSite {
     reply.header('cache-control', 'no-store').send({ email: session.read(request.headers.cookie) }),
   );
 
+  // guide:server start (docs/relying-parties.md shows this part as it is)
   app.post('/api/login', async (request, reply) => {
     const refusal = crossSiteRefusal(request.headers, origin);
     if (refusal) return reply.code(403).send({ error: refusal });
@@ -266,6 +268,7 @@ export function buildExampleSite(options: ExampleSiteOptions): ExampleSite {
     if (refusal) return reply.code(403).send({ error: refusal });
     return reply.header('set-cookie', session.clear()).send({ email: null });
   });
+  // guide:server end
 
   return { ...tierApp, origin };
 }
