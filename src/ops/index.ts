@@ -1,4 +1,4 @@
-/** `persona ops nginx|squid`: writes a generated configuration (docs/edge.md) to a file or stdout. */
+/** `persona ops nginx|squid|matrix|nftables`: writes a generated configuration (docs/edge.md) to a file or stdout. */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
@@ -11,6 +11,8 @@ Writes a configuration generated from the topology (src/topology) and the settin
           http -> https redirect, HTTP/2, per-route limits from the wsapi catalogue, passive ejection.
           The router must trust the edge: PERSONA_TRUSTED_PROXIES=<the edge's address>.
   squid   the egress proxy every outbound HTTP call goes through (PERSONA_HTTP_PROXY)
+  matrix  the network allow matrix (JSON: from, to, ports, protocol) for security groups
+  nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
 
 Options:
   --out FILE           write there (default stdout)
@@ -22,6 +24,8 @@ Options:
   squid: --listen HOST:PORT (default PERSONA_HTTP_PROXY's)  --clients CIDR,CIDR
          --allow DOMAIN,DOMAIN (allow-list mode; .example.com includes subdomains)
          --dev-destination CIDR,CIDR (development only: a local IdP)
+  nftables: --hosts JSON (endpoint -> IPv4 addresses, e.g. {"edge":["10.0.0.5"]})
+            --ssh-from CIDR,CIDR
 `;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -48,11 +52,14 @@ export async function opsCommand(args: string[]): Promise<number> {
       clients: { type: 'string' },
       allow: { type: 'string' },
       'dev-destination': { type: 'string' },
+      hosts: { type: 'string' },
+      'ssh-from': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const what = positionals[0];
-  if (values.help || (what !== 'nginx' && what !== 'squid') || positionals.length > 1) {
+  const known = ['nginx', 'squid', 'matrix', 'nftables'];
+  if (values.help || !known.includes(what ?? '') || positionals.length > 1) {
     (values.help ? process.stdout : process.stderr).write(OPS_HELP);
     return values.help ? 0 : 2;
   }
@@ -70,6 +77,16 @@ export async function opsCommand(args: string[]): Promise<number> {
       ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
       foreground: values.foreground,
     });
+  } else if (what === 'matrix') {
+    const { allowMatrix } = await import('./matrix.ts');
+    text = `${JSON.stringify(allowMatrix(config), null, 2)}\n`;
+  } else if (what === 'nftables') {
+    const { nftablesRuleset } = await import('./matrix.ts');
+    text = nftablesRuleset(
+      config,
+      values.hosts ? (JSON.parse(values.hosts) as Record<string, string[]>) : {},
+      list(values['ssh-from']) ?? [],
+    );
   } else {
     const { squidConfig } = await import('./squid.ts');
     const clients = list(values.clients);

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import Database from 'better-sqlite3';
@@ -219,6 +220,8 @@ test('through nginx over https: sign up, mail link, sign in, cert_key, /verify o
   assert.equal(verified.issuer, HOST);
   assert.equal(verified.audience, RP);
   // The access log is JSON, names the path without its query string.
+  // nginx writes the line just after the answer leaves.
+  for (let i = 0; i < 40 && !nginx.accessLog().includes('"path":"/verify"'); i++) await sleep(25);
   const lines = nginx
     .accessLog()
     .trim()
@@ -226,6 +229,29 @@ test('through nginx over https: sign up, mail link, sign in, cert_key, /verify o
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(lines.some((l) => l.path === '/verify' && l.status === 200 && l.client === CLIENT));
   assert.ok(!nginx.accessLog().includes('token='), 'no query string in the access log');
+});
+
+test('bench: /verify through nginx vs straight to the router, same run', { skip }, async () => {
+  const email = 'bench@example.com';
+  const { backed } = await assertionFor(await signUp(base, smtp, email), email);
+  const router = `http://127.0.0.1:${stack.config.routerPort}`;
+  const time = async (origin: string, n: number): Promise<number[]> => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      assert.equal((await verifyRemotely(origin, backed)).status, 'okay');
+      ms.push(performance.now() - started);
+    }
+    return ms.sort((a, b) => a - b);
+  };
+  await time(base, 10);
+  await time(router, 10);
+  const [viaEdge, direct] = [await time(base, 100), await time(router, 100)];
+  const p = (ms: number[], q: number) => (ms[Math.floor(q * (ms.length - 1))] ?? 0).toFixed(2);
+  process.stdout.write(
+    `# /verify, 100 sequential each: through nginx (https, keep-alive) p50 ${p(viaEdge, 0.5)} ms p95 ${p(viaEdge, 0.95)} ms; ` +
+      `straight to the router (http) p50 ${p(direct, 0.5)} ms p95 ${p(direct, 0.95)} ms\n`,
+  );
 });
 
 test('internal ops and /metrics answer 404 at the edge', { skip }, async () => {
@@ -293,6 +319,8 @@ async function hammer(n: number): Promise<{ ok: number; failed: string[] }> {
     try {
       const res = await request(`${base}${path}`);
       await res.body.dump();
+      // Under the edge's per-address rate (30 r/s): this is about ejection, not the limit.
+      await sleep(40);
       if (res.statusCode === 200) ok++;
       else failed.push(`${path} ${res.statusCode}`);
     } catch (err) {
@@ -325,5 +353,26 @@ test(
     process.stdout.write(
       `# killed webhead#2 then router#2 behind nginx: ${afterWebhead.failed.length + afterRouter.failed.length} of 80 requests failed\n`,
     );
+  },
+);
+
+test(
+  'the edge limits requests per client address: a flood gets 429, another client does not',
+  { skip },
+  async () => {
+    const flooder = agentFrom('127.0.0.8');
+    const statuses = await Promise.all(
+      Array.from({ length: 150 }, async () => {
+        const res = await request(`${base}/wsapi/session_context`, { dispatcher: flooder });
+        await res.body.dump();
+        return res.statusCode;
+      }),
+    );
+    assert.ok(statuses.filter((s) => s === 429).length > 0, 'some of the flood was refused');
+    assert.ok(statuses.filter((s) => s === 200).length >= 60, 'the burst was served');
+    const other = await request(`${base}/wsapi/session_context`);
+    await other.body.dump();
+    assert.equal(other.statusCode, 200, 'another address is not limited');
+    await flooder.close();
   },
 );

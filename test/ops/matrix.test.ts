@@ -1,0 +1,101 @@
+/**
+ * The network allow matrix (issue 13): its tier → tier rules are exactly the calls the tiers' own gates
+ * accept, and its nftables form passes `nft -c`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, createSecretKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
+import { ServiceError } from '../../src/http/errors.ts';
+import { createTierGate, signTierRequest } from '../../src/http/tier-auth.ts';
+import { allowMatrix, nftablesRuleset } from '../../src/ops/matrix.ts';
+import { RUNNING_TIERS, type Tier } from '../../src/topology/index.ts';
+import { missing, onPath } from '../helpers/components.ts';
+
+const config = loadConfig({
+  env: {
+    PERSONA_ENV: 'test',
+    PERSONA_PUBLIC_URL: 'https://login.example.org',
+    PERSONA_INSTANCES: '{"webhead":2}',
+    PERSONA_HTTP_PROXY: 'http://10.0.9.9:3128',
+    PERSONA_SMTP_URL: 'smtp://mail.example.org:587',
+  },
+});
+
+/** Whether `callee`'s gate accepts a correctly signed call from `caller` (the network aside). */
+function gateAccepts(caller: Tier, callee: Tier): boolean {
+  const key = createSecretKey(randomBytes(32));
+  // Every tier holds a key here: only the gate's own rule decides.
+  const gate = createTierGate(callee, new Map(RUNNING_TIERS.map((t) => [t, key])));
+  const call = { method: 'POST', url: '/wsapi/stage_user', body: '{}' };
+  try {
+    gate.check({ ...call, headers: signTierRequest(caller, key, callee, call) });
+    return true;
+  } catch (err) {
+    if (err instanceof ServiceError) return false;
+    throw err;
+  }
+}
+
+test('the tier → tier rules are exactly what the tiers enforce', () => {
+  const rules = allowMatrix(config);
+  const isTier = (e: string): e is Tier => (RUNNING_TIERS as readonly string[]).includes(e);
+  const emitted = rules
+    .filter((r) => isTier(r.from) && isTier(r.to))
+    .map((r) => `${r.from}->${r.to}`)
+    .sort();
+  const enforced = RUNNING_TIERS.flatMap((caller) =>
+    RUNNING_TIERS.filter((callee) => callee !== 'router' && gateAccepts(caller, callee)).map(
+      (callee) => `${caller}->${callee}`,
+    ),
+  ).sort();
+  assert.deepEqual(emitted, enforced);
+  assert.ok(emitted.length > 0);
+  // The router is public: only the edge reaches it, and nobody reaches the keysigner but the webhead.
+  assert.deepEqual(
+    rules.filter((r) => r.to === 'router').map((r) => r.from),
+    ['edge'],
+  );
+  assert.deepEqual(
+    rules.filter((r) => r.to === 'keysigner').map((r) => r.from),
+    ['webhead'],
+  );
+  // Both webhead instances' ports; the resources from the settings.
+  assert.equal(rules.find((r) => r.from === 'router' && r.to === 'webhead')?.ports.length, 2);
+  assert.deepEqual(rules.find((r) => r.to === 'smtp')?.ports, [587]);
+  assert.deepEqual(
+    rules.filter((r) => r.to === 'egress-proxy').map((r) => [r.from, r.ports[0]]),
+    [
+      ['webhead', 3128],
+      ['dbwriter', 3128],
+      ['verifier', 3128],
+    ],
+  );
+  assert.deepEqual(rules.find((r) => r.from === 'egress-proxy')?.ports, [443]);
+});
+
+const skip = await missing({
+  name: 'nft (nftables)',
+  install: 'apt-get install nftables',
+  present: () => onPath('nft'),
+});
+
+test('the nftables form passes nft -c', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'persona-nft-'));
+  try {
+    const file = join(dir, 'persona.nft');
+    const ruleset = nftablesRuleset(config, { edge: ['10.0.0.5', '10.0.0.6'] }, ['192.0.2.0/24']);
+    writeFileSync(file, ruleset);
+    const checked = spawnSync('nft', ['-c', '-f', file], { encoding: 'utf8' });
+    assert.equal(checked.status, 0, `${checked.stderr}\n${ruleset}`);
+    assert.match(ruleset, /policy drop;/);
+    assert.match(ruleset, /ip saddr @persona_edge tcp dport \d+ accept/);
+    assert.match(ruleset, /tcp dport 22 accept comment "administrators"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
