@@ -115,12 +115,21 @@ async function journey(browser: LaunchedBrowser, site: string, base: string): Pr
     await shoot(popup, 'dialog-email.png');
 
     // An address Persona does not know: the new-account screen; then back to the address.
-    await email.fill('newcomer@example.com');
+    // A new address each run: a second mail to the same one within a minute would be throttled.
+    const newcomer = `newcomer-${scheme}@example.com`;
+    await email.fill(newcomer);
     await popup.getByRole('button', { name: 'Next', exact: true }).click();
     await popup
       .getByLabel('Choose a password', { exact: true })
       .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await shoot(popup, 'dialog-new-account.png');
+    await popup.getByLabel('Choose a password', { exact: true }).fill(PASSWORD);
+    await popup.getByLabel('Type it again', { exact: true }).fill(PASSWORD);
+    await popup.getByRole('button', { name: 'Create account', exact: true }).click();
+    await popup
+      .getByRole('button', { name: 'Send the email again', exact: true })
+      .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await shoot(popup, 'dialog-wait.png');
     await popup.getByRole('button', { name: 'Use another address', exact: true }).click();
 
     await email.fill(EMAIL);

@@ -141,7 +141,11 @@ export const SITE_JS = `'use strict';
 
   signIn.addEventListener('click', function () {
     say('');
-    navigator.id.request({ siteName: main.getAttribute('data-site-name') || document.title });
+    navigator.id.request({
+      siteName: main.getAttribute('data-site-name') || document.title,
+      // The dialog's header takes the site's colour (a logo would need https).
+      backgroundColor: '#8a3b12'
+    });
   });
   signOut.addEventListener('click', function () {
     navigator.id.logout();

@@ -52,7 +52,7 @@ button.primary:hover:not(:disabled){background:var(--brand-strong);border-color:
 button.danger{color:var(--danger);border-color:currentColor}
 button.link{background:none;border:0;color:var(--link);text-decoration:underline;text-underline-offset:2px;
 font-weight:400;padding:.4rem .1rem;min-height:2.75rem}
-:focus-visible{outline:3px solid var(--focus);outline-offset:2px}input:focus-visible{outline-offset:0}
+:focus-visible{outline:3px solid var(--focus);outline-offset:2px}[tabindex="-1"]:focus-visible{outline:none}input:focus-visible{outline-offset:0}
 .hint{color:var(--muted);font-size:.875rem;margin:var(--s1) 0 0}
 #error{color:var(--danger);background:var(--danger-bg);border-radius:var(--radius-s);padding:var(--s2) var(--s3);margin:var(--s3) 0}
 #error:empty{display:none}
@@ -104,6 +104,6 @@ ul.emails li{display:flex;align-items:center;gap:var(--s3);flex-wrap:wrap;justif
 border-block-end:1px solid var(--border);overflow-wrap:anywhere}
 .about h2:not(:first-child){margin-block-start:var(--s5)}.about ul{padding-inline-start:var(--s5);margin:0 0 var(--s3)}
 .page footer.foot{inline-size:100%;max-inline-size:40rem;margin:0 auto;padding:var(--s3) var(--s4) var(--s5)}
-@media (max-width:30rem){.card{padding:var(--s4)}.page main{padding:var(--s4) var(--s2)}}`;
+@media (max-width:30rem){.card{padding:var(--s4)}.page main{padding:var(--s4) var(--s3)}}`;
 
 export const STYLE = [TOKENS, BASE, DIALOG, PAGES].join('\n').replace(/\n/g, '');
