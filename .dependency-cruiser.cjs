@@ -112,6 +112,13 @@ module.exports = {
       to: { pathNot: '^src/text/' },
     },
     {
+      name: 'nothing-loads-the-loadgen',
+      comment: 'persona loadgen is a client of a deployment: no tier or library loads it, only the CLI on demand',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(loadgen/|cli/main\\.ts$)' },
+      to: { path: '^src/loadgen/' },
+    },
+    {
       name: 'no-unresolvable',
       comment: 'An import that does not resolve would hide from every rule above',
       severity: 'error',

@@ -23,6 +23,9 @@ Commands:
                                       the secret key file gets mode 0600
   ops nginx|squid [--out FILE]        write the edge (nginx) or egress proxy (squid) configuration
                                       generated from the topology (docs/edge.md)
+  loadgen [URL] --users N --duration D | --find-capacity
+                                      Persona's active users against a deployment: the capacity,
+                                      latency percentiles, an HTML report (docs/loadgen.md)
   help, --help                        this text; every command takes --help
   --version                           the version
 
@@ -277,6 +280,11 @@ export async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case 'start':
       return startCommand(rest);
+    case 'loadgen': {
+      // Loaded on demand: no tier loads the load generator.
+      const { loadgenCommand } = await import('../loadgen/cli.ts');
+      return loadgenCommand(rest);
+    }
     case 'ops': {
       // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
       const { opsCommand } = await import('../ops/index.ts');
