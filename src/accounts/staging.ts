@@ -2,12 +2,13 @@
  * Staging what a mailed link completes (reference/persona.md §2.2, §5.6): a sign-up, an added address, a
  * password reset, a re-verification and a primary→secondary transition. Each passes the per-IP limit
  * (SPEC §4.4) and, but for re-verification, the original's per-address mail throttle before any bcrypt
- * work, then stages and says which mail to send and where this browser keeps the token.
+ * work, then stages, queueing the mail that carries the token in the same transaction (SPEC §4.13), and
+ * says which mail it is and where this browser keeps the token.
  *
  * Every staging passes a hash or null, never "keep": a row left by someone else's staging of the same
  * address must not carry their password into this account.
  */
-import type { RateLimit, Writer } from '../db/write.ts';
+import type { OutboxEntry, RateLimit, Writer } from '../db/write.ts';
 import type { MailKind } from '../mail/templates.ts';
 import type { PasswordHasher } from '../passwords/index.ts';
 import type { PendingField } from './verification.ts';
@@ -42,6 +43,8 @@ export interface Stager {
   readonly now: number;
   /** Signs this browser out (a sign-up, a reset and a transition start from nobody). */
   signOut(): void;
+  /** The outbox row of the mail of `kind` to `to`, written with the staging. */
+  outbox(kind: MailKind, to: string): OutboxEntry;
 }
 
 export type StagingStore = Pick<
@@ -124,7 +127,7 @@ export function createStaging(store: StagingStore, hasher: PasswordHasher, optio
     stager.signOut();
     // A reset's password is chosen on the landing page (new flow): null clears one an older staging left.
     const hash = pass === undefined ? null : await hasher.hash(pass);
-    const token = await store.stageEmail(userId, email, hash);
+    const token = await store.stageEmail(userId, email, hash, stager.outbox(mail, email));
     return { kind: 'staged', token, mail, pending: 'pendingReset', userId };
   }
 
@@ -138,7 +141,7 @@ export function createStaging(store: StagingStore, hasher: PasswordHasher, optio
         // The experimental unverified sign-up: the account exists now with its address unverified, and
         // this browser is signed in with the password just chosen, so it can get `unverified-email`
         // certificates until the link is followed.
-        const account = await store.createUnverifiedUser(email, hash);
+        const account = await store.createUnverifiedUser(email, hash, stager.outbox('add', email));
         return {
           kind: 'staged',
           token: account.secret,
@@ -148,7 +151,7 @@ export function createStaging(store: StagingStore, hasher: PasswordHasher, optio
           signIn: { userId: account.userId, lastPasswordReset: account.lastPasswordReset },
         };
       }
-      const token = await store.stageUser(email, hash);
+      const token = await store.stageUser(email, hash, stager.outbox('new', email));
       return { kind: 'staged', token, mail: 'new', pending: 'pendingCreation' };
     },
 
@@ -160,7 +163,7 @@ export function createStaging(store: StagingStore, hasher: PasswordHasher, optio
       if (needsPassword && pass === undefined) return refused('user must choose a password');
       if (!needsPassword && pass !== undefined) return refused('a password may not be set at this time');
       const hash = pass === undefined ? null : await hasher.hash(pass);
-      const token = await store.stageEmail(userId, email, hash);
+      const token = await store.stageEmail(userId, email, hash, stager.outbox('add', email));
       return { kind: 'staged', token, mail: 'add', pending: 'pendingAddition', userId };
     },
 
@@ -172,7 +175,7 @@ export function createStaging(store: StagingStore, hasher: PasswordHasher, optio
       if (limited) return limited;
       if (!(await store.userOwnsEmail(userId, email))) return refused("you don't control that email address");
       if (await store.emailIsVerified(email)) return refused('email is already verified');
-      const token = await store.stageEmail(userId, email, null);
+      const token = await store.stageEmail(userId, email, null, stager.outbox('reverify', email));
       return { kind: 'staged', token, mail: 'reverify', pending: 'pendingReverification', userId };
     },
 

@@ -197,6 +197,11 @@ async function buildDatabaseTier(
       writer,
       mailer,
       minTimeBetweenEmailsMs: config.minTimeBetweenEmailsMs,
+      outbox: {
+        retryMs: config.mailRetryMs,
+        maxAttempts: config.mailMaxAttempts,
+        leaseMs: config.mailLeaseMs,
+      },
     });
     return {
       tierApp,

@@ -201,6 +201,27 @@ export const settings = {
     'per-address mail throttle (429 inside it)',
   ),
   tokenTtlMs: setting('PERSONA_TOKEN_TTL_MS', 'int', ms, 24 * HOUR, 'how long an emailed link stays valid'),
+  mailRetryMs: setting(
+    'PERSONA_MAIL_RETRY_MS',
+    'int',
+    z.number().int().min(1),
+    10_000,
+    'delay before retrying a verification mail SMTP did not take; doubles with each attempt, up to 15 minutes',
+  ),
+  mailMaxAttempts: setting(
+    'PERSONA_MAIL_MAX_ATTEMPTS',
+    'int',
+    z.number().int().min(1),
+    10,
+    'attempts at a verification mail before it is given up (logged as `mail_given_up`)',
+  ),
+  mailLeaseMs: setting(
+    'PERSONA_MAIL_LEASE_MS',
+    'int',
+    z.number().int().min(1),
+    60_000,
+    'how long one attempt at a queued mail may take before another dbwriter (or this one restarted) makes the next',
+  ),
   sessionDurationMs: setting(
     'PERSONA_SESSION_DURATION_MS',
     'int',

@@ -14,6 +14,7 @@ export {
   type EmailInfo,
   type Auth,
   type RateLimitHit,
+  type SessionStanding,
   type EmailType,
 } from './reader.ts';
 export {

@@ -14,6 +14,7 @@ import type { Scope } from './scope.ts';
 import * as emails from './tables/email.ts';
 import * as idps from './tables/idp.ts';
 import * as rateLimits from './tables/rate-limit.ts';
+import * as sessions from './tables/session.ts';
 import * as staged from './tables/staged.ts';
 import * as users from './tables/user.ts';
 import { read } from './transaction.ts';
@@ -22,6 +23,7 @@ import * as valid from './validate.ts';
 export type { EmailInfo } from './tables/email.ts';
 export type { Auth } from './tables/user.ts';
 export type { RateLimitHit } from './tables/rate-limit.ts';
+export type { SessionStanding } from './tables/session.ts';
 export type { EmailType } from './schema.ts';
 
 /** What `email_for_token` needs about a pending verification. */
@@ -58,6 +60,8 @@ export interface Reader {
   checkAuth(userId: number): Promise<users.Auth | undefined>;
   /** Epoch seconds; sessions older than this are void. */
   lastPasswordReset(userId: number): Promise<number | undefined>;
+  /** lastPasswordReset and whether session `sid` was revoked, in one query; undefined when the user is gone. */
+  sessionStanding(userId: number, sid: string | undefined): Promise<sessions.SessionStanding | undefined>;
   /** A live (unexpired) verification is pending for the address. */
   isStaged(email: string): Promise<boolean>;
   /** When the address's pending verification was issued (the 60 s mail throttle reads it). */
@@ -156,6 +160,16 @@ export function readsOn(connection: Connection, scope: () => Scope): Reader {
     userKnown: byUser(false, users.userKnown),
     checkAuth: byUser(undefined, users.checkAuth),
     lastPasswordReset: byUser(undefined, users.lastPasswordReset),
+    sessionStanding: (userId, sid) =>
+      valid.isUserId(userId)
+        ? read(() =>
+            sessions.sessionStanding(
+              scope(),
+              userId,
+              sid !== undefined && valid.isSessionId(sid) ? sid : undefined,
+            ),
+          )
+        : Promise.resolve(undefined),
     isStaged: byAddress(false, async (s, email) => (await staged.stagedByEmail(s, email)) !== undefined),
     lastStaged: byAddress(undefined, async (s, email) => {
       const row = await staged.stagedByEmail(s, email);

@@ -60,10 +60,30 @@ export interface RateLimitTable {
   hits: number;
 }
 
+/** Ours (SPEC §4.13): verification mail not yet handed to SMTP. Times are epoch milliseconds. */
+export interface MailOutboxTable {
+  /** The staged token the mail's link carries. */
+  token: string;
+  /** JSON: what the mail says but the token (kind, recipient, site). */
+  mail: string;
+  created_at: number;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** When the next attempt is due; also the lease of the attempt in progress. */
+  next_attempt_at: number;
+}
+
+/** Ours (SPEC §4.12): session ids ended server-side, kept until a cookie carrying one would have expired. */
+export interface RevokedSessionTable {
+  sid: string;
+  expires_at: number;
+}
+
 export interface Database {
   user: UserTable;
   email: EmailTable;
   staged: StagedTable;
   idp: IdpTable;
   rate_limit: RateLimitTable;
+  mail_outbox: MailOutboxTable;
+  revoked_session: RevokedSessionTable;
 }

@@ -18,6 +18,10 @@ export const isUserId = (value: unknown): value is number =>
 export const isSecret = (value: unknown): value is string =>
   typeof value === 'string' && SECRET_PATTERN.test(value);
 
+/** A session id: 16 random bytes in base64url (src/wsapi/session.ts). */
+export const isSessionId = (value: unknown): value is string =>
+  typeof value === 'string' && /^[A-Za-z0-9_-]{16,32}$/.test(value);
+
 // bcrypt in modular crypt form ($2a$, $2b$, $2y$); refusing anything else keeps plain text out of passwd.
 const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
 export const isPasswordHash = (value: unknown): value is string =>

@@ -10,6 +10,10 @@ export {
   type CreatedAccount,
   type PrimaryAccount,
   type UnverifiedAccount,
+  type OutboxEntry,
+  type QueuedMail,
+  type MailOrder,
+  type OutboxDepth,
 } from './writes/writer.ts';
 export { migrateToLatest, migrationStatus, type MigrationStatus } from './migrate.ts';
 export { generateSecret } from './secrets.ts';

@@ -1,6 +1,7 @@
 /**
  * Outgoing mail (SPEC §2: only the dbwriter sends). With an SMTP URL, nodemailer delivers; without one
  * (development), each message is printed to the console and kept as a file for the development mailbox (src/mailbox).
+ * `send` is one attempt: the dbwriter's outbox retries (SPEC §4.13).
  */
 import { mkdirSync } from 'node:fs';
 import nodemailer from 'nodemailer';
@@ -47,7 +48,17 @@ const siteName = (origin: string): string => {
 };
 
 export function createMailer(options: MailerOptions): Mailer {
-  const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : undefined;
+  // One attempt stays well inside the outbox lease (src/tiers/dbwriter/outbox.ts: 60 s by default), so
+  // another dbwriter does not retry a mail this one is still sending; nodemailer's defaults wait minutes.
+  const transport = options.smtpUrl
+    ? nodemailer.createTransport({
+        url: options.smtpUrl,
+        dnsTimeout: 5_000,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 20_000,
+      })
+    : undefined;
   if (!transport) mkdirSync(options.mailboxDir, { recursive: true, mode: 0o700 });
   return {
     async send(mail) {

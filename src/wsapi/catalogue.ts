@@ -304,6 +304,17 @@ export const operations = {
   ),
   saw_idp: op('POST', 'internal', 'none', z.object({ domain: arg.hostname }), ok),
   forget_idp: op('POST', 'internal', 'none', z.object({ domain: arg.hostname }), ok),
+  // Ours (SPEC §4.12): a logout on the webhead ends the session everywhere; only the dbwriter writes.
+  revoke_session: op(
+    'POST',
+    'internal',
+    'none',
+    z.object({
+      sid: z.string().regex(/^[A-Za-z0-9_-]{16,32}$/),
+      expiresAt: z.number().int().nonnegative(),
+    }),
+    ok,
+  ),
 } satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof operations;

@@ -17,7 +17,14 @@ import {
   type OperationName,
   type ResponseOf,
 } from './catalogue.ts';
-import { sessionCookieHeader, type AuthLevel, type Session, type SessionCodec } from './session.ts';
+import {
+  REVOCATION_MARGIN_MS,
+  newSessionId,
+  sessionCookieHeader,
+  type AuthLevel,
+  type Session,
+  type SessionCodec,
+} from './session.ts';
 import { validateArgs, ValidationError } from './validate.ts';
 
 export interface WsapiContext<N extends OperationName = OperationName> {
@@ -32,8 +39,10 @@ export interface WsapiContext<N extends OperationName = OperationName> {
   readonly clientIp: string;
   /** Signs the session in; never lowers a password-level session of the same user (persona #1049). */
   authenticate(userid: number, level: AuthLevel, lastPasswordReset: number, ephemeral: boolean): void;
-  /** Signs out, keeping only the CSRF token. */
+  /** Signs out, keeping only the CSRF token; the session's id is revoked before the answer (SPEC §4.12). */
   logout(): void;
+  /** Revokes the session's id and gives it a new one: copies of the cookie saved before stop working. */
+  renewSessionId(): void;
 }
 
 /**
@@ -52,13 +61,27 @@ export interface WsapiDeps {
   readonly https: boolean;
   readonly sessionDurationMs: number;
   readonly ephemeralSessionDurationMs: number;
-  /** The user's lastPasswordReset (unix seconds), undefined when the user is gone. */
-  readonly lastPasswordReset: (userid: number) => Promise<number | undefined>;
+  /**
+   * The user's lastPasswordReset (unix seconds) and whether session `sid` was revoked, read together;
+   * undefined when the user is gone.
+   */
+  readonly sessionStanding: (
+    userid: number,
+    sid: string | undefined,
+  ) => Promise<{ readonly lastPasswordReset: number; readonly revoked: boolean } | undefined>;
+  /** Records a revocation where every instance of every tier sees it; rejects when it could not. */
+  readonly revokeSession: (revocation: SessionRevocation, request: FastifyRequest) => Promise<void>;
   /** Tiers allowed to call internal ops here. */
   readonly internalCallers?: readonly Tier[];
   readonly now?: () => number;
   /** Counts each op served, for metrics. */
   readonly onOperation?: (name: OperationName) => void;
+}
+
+export interface SessionRevocation {
+  readonly sid: string;
+  /** Epoch ms after which no cookie carrying `sid` can be valid. */
+  readonly expiresAt: number;
 }
 
 const bad = (reason: string) => new ServiceError('bad-request', reason);
@@ -91,6 +114,8 @@ interface SessionState {
   /** createdAt.duration as opened: re-authenticating the same session still needs a new cookie. */
   readonly timesBefore: string;
   readonly now: number;
+  /** Session ids to revoke before answering. */
+  readonly revoke: string[];
 }
 
 /** Registers the given handlers as `/wsapi/<op>` routes with the framework rules around them. */
@@ -153,16 +178,30 @@ export function registerWsapi(
           before: opened ? JSON.stringify(opened.session) : '{}',
           timesBefore: `${opened?.createdAt ?? now}.${opened?.duration ?? deps.sessionDurationMs}`,
           now,
+          revoke: [],
         };
         states.set(request, state);
+        const revokePending = async () => {
+          const expiresAt = state.createdAt + state.duration + REVOCATION_MARGIN_MS;
+          const sids = state.revoke.splice(0);
+          await Promise.all(sids.map((sid) => deps.revokeSession({ sid, expiresAt }, request)));
+        };
 
         try {
           // Internal ops carry no end-user session: the tier signature is their authentication.
-          // A password change elsewhere bumps lastPasswordReset and ends every other session.
+          // A password change elsewhere bumps lastPasswordReset and ends every other session; a logout
+          // revokes the session's id (SPEC §4.12).
           if (!op.internal && state.session.userid !== undefined) {
-            const current = await deps.lastPasswordReset(state.session.userid);
-            if (current === undefined || (current !== 0 && current !== state.session.lastPasswordReset))
+            const standing = await deps.sessionStanding(state.session.userid, state.session.sid);
+            const current = standing?.lastPasswordReset;
+            if (
+              standing === undefined ||
+              standing.revoked ||
+              (current !== 0 && current !== state.session.lastPasswordReset)
+            )
               state.session = {};
+            // A cookie sealed before sessions had ids gets one now, so its logout can be revoked.
+            else state.session.sid ??= newSessionId();
           }
 
           const params = (op.method === 'GET' ? request.query : request.body) as
@@ -204,6 +243,8 @@ export function registerWsapi(
               const keepPassword = current.userid === userid && current.authLevel === 'password';
               state.session = {
                 csrf: current.csrf,
+                // The same user's session keeps its id, so a logout also ends copies saved before this.
+                sid: current.userid === userid && current.sid !== undefined ? current.sid : newSessionId(),
                 userid,
                 authLevel: keepPassword ? 'password' : newLevel,
                 lastPasswordReset,
@@ -212,11 +253,23 @@ export function registerWsapi(
               state.duration = ephemeral ? deps.ephemeralSessionDurationMs : deps.sessionDurationMs;
             },
             logout() {
-              const csrf = state.session.csrf;
+              const { csrf, sid } = state.session;
+              if (sid !== undefined) state.revoke.push(sid);
               state.session = csrf ? { csrf } : {};
             },
+            renewSessionId() {
+              const { sid } = state.session;
+              if (sid !== undefined) state.revoke.push(sid);
+              if (state.session.userid !== undefined) state.session.sid = newSessionId();
+            },
           };
-          const result = await handler(ctx);
+          let result: Awaited<ReturnType<typeof handler>>;
+          try {
+            result = await handler(ctx);
+          } finally {
+            // Even when the handler failed after signing out: the cookie it clears must not live on elsewhere.
+            await revokePending();
+          }
           if (reply.sent) return;
           if (result === undefined) throw new Error(`${name} answered nothing`);
           if (op.text) return await reply.type('text/plain').send(result);

@@ -10,6 +10,11 @@ export type AuthLevel = 'assertion' | 'password';
 
 export interface Session {
   csrf?: string;
+  /**
+   * The signed-in session's id (SPEC §4.12): logout revokes it server-side, so copies of the cookie die
+   * too. Cookies sealed before ids existed have none; they get one at their next use.
+   */
+  sid?: string;
   userid?: number;
   authLevel?: AuthLevel;
   /** The user's lastPasswordReset (unix seconds) when this session authenticated; a change logs it out. */
@@ -27,6 +32,17 @@ export interface SessionCookieOptions {
 
 export const RENEW_WITHIN_MS = 5 * 60_000;
 const MAX_COOKIE_LENGTH = 4096;
+
+/** A new session id: 16 random bytes, base64url. */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * How long a revocation must be kept: past the cookie's expiry, with room for renewals (each pushes
+ * createdAt RENEW_WITHIN_MS forward) made by requests already in flight when it was revoked.
+ */
+export const REVOCATION_MARGIN_MS = 2 * RENEW_WITHIN_MS;
 
 /** `browserid_state` on the original's host, else suffixed by a hash of the public URL, as the original. */
 export function sessionCookieName(publicUrl: string): string {

@@ -3,12 +3,14 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStaging, type Stager, type Staging, type StagingLimit } from '../../src/accounts/staging.ts';
 import type { Writer } from '../../src/db/write.ts';
+import type { MailKind } from '../../src/mail/templates.ts';
 import { createPasswordHasher } from '../../src/passwords/index.ts';
 import { address, forEachEngine, hashOf } from '../db/harness.ts';
 
 const hasher = createPasswordHasher({ cost: 4 });
 const MINUTE = 60_000;
 const PASS = 'a fine password';
+const SITE = 'https://rp.example.org';
 
 await forEachEngine('staging', (db) => {
   let writer: Writer;
@@ -35,6 +37,7 @@ await forEachEngine('staging', (db) => {
       signOut: () => {
         b.signedOut++;
       },
+      outbox: (kind: MailKind, to: string) => ({ mail: { kind, to, site: SITE }, leaseMs: 60_000 }),
     };
     return b;
   }
@@ -160,5 +163,44 @@ await forEachEngine('staging', (db) => {
     assert.equal((await staging.stageReverify(b, userId, unverified)).kind, 'staged');
     const again = await staging.stageReverify(b, userId, unverified);
     assert.equal(again.kind === 'staged' && again.mail, 'reverify');
+  });
+
+  // SPEC §4.13 (issue 10 item 5): the mail is written with the staging, so an answered staging has its mail.
+  test('each staging queues its mail in its own transaction, leased to its first attempt', async () => {
+    const email = address();
+    const staged = await staging.stageUser(browser(), email, PASS, false);
+    assert.ok(staged.kind === 'staged');
+    const mine = async () => (await writer.claimDueMail(1000, 60_000)).find((m) => m.token === staged.token);
+    assert.equal(await mine(), undefined, 'the staging request attempts it first');
+    now += 60_000;
+    const claimed = await mine();
+    assert.deepEqual(claimed && { ...claimed, createdAt: 0 }, {
+      token: staged.token,
+      mail: { kind: 'new', to: email, site: SITE },
+      attempts: 2,
+      createdAt: 0,
+      live: true,
+    });
+    assert.equal(await mine(), undefined, 'claimed once: another dbwriter does not take it meanwhile');
+    await writer.deferMail(staged.token, now);
+    assert.equal((await mine())?.attempts, 3);
+
+    // Once the link is used, a queued mail is not worth sending: the drainer is told so.
+    await writer.completeCreateUser(staged.token);
+    now += 60_000;
+    assert.equal((await mine())?.live, false);
+    await writer.removeMail(staged.token);
+    now += 60_000;
+    assert.equal(await mine(), undefined);
+  });
+
+  test('a staging that fails or is refused queues no mail', async () => {
+    const email = address();
+    await account(email);
+    const before = await writer.outboxDepth();
+    await assert.rejects(staging.stageUser(browser(), email, PASS, true), /address/);
+    assert.equal((await writer.outboxDepth()).waiting, before.waiting);
+    assert.equal((await staging.stageReset(browser(), address())).kind, 'refused');
+    assert.equal((await writer.outboxDepth()).waiting, before.waiting);
   });
 });

@@ -23,6 +23,7 @@ const INTERNAL_CALLS: [string, Record<string, unknown>][] = [
   ['hit_rate_limit', { bucket: 'auth:ip:192.0.2.1' }],
   ['saw_idp', { domain: PRIMARY }],
   ['forget_idp', { domain: PRIMARY }],
+  ['revoke_session', { sid: 'a-revoked-session-id01', expiresAt: 4_102_444_800_000 }],
 ];
 
 test("internal ops answer 404 to the router's signature, 403 unsigned, and change nothing", async (t) => {

@@ -117,6 +117,7 @@ test('the ops that need a primary, and the internal ops the webhead calls', asyn
     ['hit_rate_limit', { bucket: 'auth:ip:192.0.2.1' }],
     ['saw_idp', { domain: PRIMARY }],
     ['forget_idp', { domain: PRIMARY }],
+    ['revoke_session', { sid: 'a-revoked-session-id01', expiresAt: 4_102_444_800_000 }],
   ];
   for (const [op, body] of calls) ok(await webhead.post(op, body), op);
 });

@@ -17,7 +17,11 @@ async function start() {
       https: false,
       sessionDurationMs: 28 * 86_400_000,
       ephemeralSessionDurationMs: 3_600_000,
-      lastPasswordReset: async (userid) => resets.get(userid),
+      sessionStanding: async (userid) => {
+        const lastPasswordReset = resets.get(userid);
+        return lastPasswordReset === undefined ? undefined : { lastPasswordReset, revoked: false };
+      },
+      revokeSession: async () => undefined,
       internalCallers: ['webhead'],
     },
     {

@@ -18,32 +18,51 @@ import {
 import type { EmailType } from '../schema.ts';
 import type { Scope } from '../scope.ts';
 import type { RateLimitHit } from '../tables/rate-limit.ts';
-import { transact, type TransactOptions } from '../transaction.ts';
+import { outboxDepth } from '../tables/mail-outbox.ts';
+import { read, transact, type TransactOptions } from '../transaction.ts';
 import * as valid from '../validate.ts';
 import * as accounts from './accounts.ts';
 import * as emails from './email.ts';
 import * as idps from './idp.ts';
 import * as rateLimits from './rate-limit.ts';
+import * as outbox from './mail-outbox.ts';
+import * as sessions from './session.ts';
 import * as staged from './staged.ts';
+import type { MailOrder, OutboxDepth } from '../tables/mail-outbox.ts';
 import * as users from './user.ts';
 
 export type { ConfirmedEmail, CreatedAccount, PrimaryAccount, UnverifiedAccount } from './accounts.ts';
+export type { QueuedMail } from './mail-outbox.ts';
+export type { MailOrder, OutboxDepth } from '../tables/mail-outbox.ts';
+
+/** The mail a staging queues in its own transaction (SPEC §4.13), leased to the staging request's attempt. */
+export interface OutboxEntry {
+  readonly mail: MailOrder;
+  readonly leaseMs: number;
+}
 
 export interface Writer extends Reader {
-  /** Stages a sign-up; returns the token to mail. Re-staging an address replaces its token. */
-  stageUser(email: string, hash: string | null): Promise<string>;
+  /**
+   * Stages a sign-up; returns the token to mail. Re-staging an address replaces its token. With `outbox`,
+   * the mail carrying the token is queued in the same transaction.
+   */
+  stageUser(email: string, hash: string | null, outbox?: OutboxEntry): Promise<string>;
   /**
    * Stages an address addition, re-verification or password reset for an account. `hash`: a string
    * stages that password, null clears a staged one (reset, new flow), undefined keeps what is staged.
    */
-  stageEmail(userId: number, email: string, hash?: string | null): Promise<string>;
+  stageEmail(userId: number, email: string, hash?: string | null, outbox?: OutboxEntry): Promise<string>;
   completeCreateUser(secret: string): Promise<accounts.CreatedAccount>;
   completeConfirmEmail(secret: string): Promise<accounts.ConfirmedEmail>;
   /** `hash`: the new password's hash (new flow); omitted, the one staged with the token. */
   completePasswordReset(secret: string, hash?: string): Promise<accounts.CreatedAccount>;
   addPrimaryEmailToAccount(userId: number, email: string): Promise<void>;
   createUserWithPrimaryEmail(email: string): Promise<accounts.PrimaryAccount>;
-  createUnverifiedUser(email: string, hash: string): Promise<accounts.UnverifiedAccount>;
+  createUnverifiedUser(
+    email: string,
+    hash: string,
+    outbox?: OutboxEntry,
+  ): Promise<accounts.UnverifiedAccount>;
   /** Zeroes failed sign-ins; with invalidateSessions, moves lastPasswordReset and returns it. */
   updatePassword(userId: number, hash: string, invalidateSessions: boolean): Promise<number | undefined>;
   incAuthFailures(userId: number): Promise<void>;
@@ -61,6 +80,18 @@ export interface Writer extends Reader {
   pruneRateLimits(olderThanMs: number): Promise<number>;
   /** Deletes expired verification tokens (they already behave as absent). */
   purgeExpiredTokens(): Promise<number>;
+  /** Claims up to `limit` due mails for one attempt each, leased for `leaseMs` (SPEC §4.13). */
+  claimDueMail(limit: number, leaseMs: number): Promise<outbox.QueuedMail[]>;
+  /** The mail was handed to SMTP, given up on or not worth sending: it leaves the outbox. */
+  removeMail(token: string): Promise<void>;
+  /** The attempt failed; the next is due at `retryAt` (epoch ms). */
+  deferMail(token: string, retryAt: number): Promise<void>;
+  /** Mail waiting in the outbox, for metrics. */
+  outboxDepth(): Promise<OutboxDepth>;
+  /** Ends session `sid` everywhere (SPEC §4.12); `expiresAt` (epoch ms): no cookie with it lives longer. */
+  revokeSession(sid: string, expiresAt: number): Promise<void>;
+  /** Deletes revocations whose sessions have expired anyway. */
+  purgeRevokedSessions(): Promise<number>;
 }
 
 function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyof Reader> {
@@ -75,25 +106,41 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     }
   };
   const attaching: TransactOptions = { retryOn: isDuplicate };
+  const queue = (entry: OutboxEntry | undefined) => {
+    if (entry === undefined) return undefined;
+    if (!Number.isSafeInteger(entry.leaseMs) || entry.leaseMs < 0)
+      refuse('invalid-input', 'leaseMs must be a whole number of milliseconds');
+    if (!Object.values(entry.mail).every((v) => typeof v === 'string'))
+      refuse('invalid-input', 'a mail order holds strings only');
+    return entry;
+  };
+  /** Stages, then queues the mail carrying the new token, in one transaction. */
+  const stageWith = async (s: Scope, entry: OutboxEntry | undefined, stage: () => Promise<string>) => {
+    const token = await stage();
+    if (entry !== undefined) await outbox.enqueue(s, token, entry.mail, entry.leaseMs);
+    return token;
+  };
   // Each operation validates its input first (async, so a refusal is a rejected promise like any other).
   return {
-    stageUser: async (email, hash) => {
+    stageUser: async (email, hash, outboxEntry) => {
       const staging = {
         email: valid.address(email),
         newAccount: true,
         existingUser: null,
         passwd: valid.optionalHash(hash),
       };
-      return await write((s) => staged.stage(s, staging));
+      const entry = queue(outboxEntry);
+      return await write((s) => stageWith(s, entry, () => staged.stage(s, staging)));
     },
-    stageEmail: async (userId, email, hash) => {
+    stageEmail: async (userId, email, hash, outboxEntry) => {
       const staging = {
         email: valid.address(email),
         newAccount: false,
         existingUser: valid.userId(userId),
         passwd: hash === undefined ? undefined : valid.optionalHash(hash),
       };
-      return await write((s) => staged.stage(s, staging));
+      const entry = queue(outboxEntry);
+      return await write((s) => stageWith(s, entry, () => staged.stage(s, staging)));
     },
     // Operations that attach an address repeat on a unique-key race (see tables/email.ts attachEmail).
     completeCreateUser: async (secret) => {
@@ -119,10 +166,15 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
       // finds the winner's account.
       return await write((s) => accounts.createUserWithPrimaryEmail(s, address), attaching);
     },
-    createUnverifiedUser: async (email, hash) => {
+    createUnverifiedUser: async (email, hash, outboxEntry) => {
       const [address, passwd] = [valid.address(email), valid.passwordHash(hash)];
+      const entry = queue(outboxEntry);
       try {
-        return await write((s) => accounts.createUnverifiedUser(s, address, passwd));
+        return await write(async (s) => {
+          const account = await accounts.createUnverifiedUser(s, address, passwd);
+          if (entry !== undefined) await outbox.enqueue(s, account.secret, entry.mail, entry.leaseMs);
+          return account;
+        });
       } catch (err) {
         if (isDuplicate(err)) refuse('address-in-use');
         throw err;
@@ -175,6 +227,27 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
       return await write((s) => rateLimits.prune(s, olderThanMs));
     },
     purgeExpiredTokens: () => write((s) => staged.purgeExpired(s)),
+    claimDueMail: async (limit, leaseMs) => {
+      if (!Number.isSafeInteger(limit) || limit < 1 || !Number.isSafeInteger(leaseMs) || leaseMs < 0)
+        refuse('invalid-input', 'limit and leaseMs must be whole numbers');
+      return await write((s) => outbox.claimDue(s, limit, leaseMs));
+    },
+    removeMail: async (token) => {
+      if (!valid.isSecret(token)) refuse('invalid-input', 'not a token');
+      await write((s) => outbox.remove(s, token));
+    },
+    deferMail: async (token, retryAt) => {
+      if (!valid.isSecret(token)) refuse('invalid-input', 'not a token');
+      if (!Number.isSafeInteger(retryAt)) refuse('invalid-input', 'retryAt must be epoch milliseconds');
+      await write((s) => outbox.defer(s, token, retryAt));
+    },
+    outboxDepth: () => read(() => outboxDepth(scope())),
+    revokeSession: async (sid, expiresAt) => {
+      if (!valid.isSessionId(sid)) refuse('invalid-input', 'not a session id');
+      if (!Number.isSafeInteger(expiresAt)) refuse('invalid-input', 'expiresAt must be epoch milliseconds');
+      await write((s) => sessions.revoke(s, sid, expiresAt));
+    },
+    purgeRevokedSessions: () => write((s) => sessions.purgeExpired(s)),
   };
 }
 

@@ -18,6 +18,8 @@ export function accountHandlers(kit: Kit): Handlers {
           ctx.request.log.info({ event: 'password_update_refused', userid }, result.reason);
           return { success: false, reason: result.reason };
         }
+        // This browser's session carries on under a new id: copies of its cookie saved before die (SPEC §4.12).
+        ctx.renewSessionId();
         if (result.lastPasswordReset !== undefined) {
           // Every other session ends; this one proved the password and carries on at password level,
           // keeping its own lifetime.
@@ -53,6 +55,7 @@ export function accountHandlers(kit: Kit): Handlers {
     async account_cancel(ctx) {
       const userid = sessionUser(ctx);
       await writer.cancelAccount(userid);
+      // Revokes this session's id too; the account's other sessions end with the account.
       ctx.logout();
       ctx.request.log.info({ event: 'account_cancelled', userid }, 'account cancelled');
       return { success: true };

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { createPasswords } from '../../accounts/passwords.ts';
 import { createStaging } from '../../accounts/staging.ts';
 import { createVerifications } from '../../accounts/verification.ts';
@@ -24,6 +24,7 @@ import type { Kit } from './kit.ts';
 import { createPrimaries } from './primary.ts';
 import { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT, longestWindowMs } from '../../wsapi/rate-limits.ts';
 import { stagingHandlers } from './staging.ts';
+import { createOutbox, DEFAULT_OUTBOX, type OutboxOptions } from './outbox.ts';
 
 export { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT } from '../../wsapi/rate-limits.ts';
 
@@ -53,6 +54,8 @@ export interface DbwriterDeps {
   readonly maxEventLoopLagMs?: number;
   /** How often expired tokens and stale rate-limit counters are deleted; 0 never. Default 10 minutes. */
   readonly housekeepingIntervalMs?: number;
+  /** Retries of verification mail that SMTP did not take at once (SPEC §4.13); defaults: DEFAULT_OUTBOX. */
+  readonly outbox?: Partial<OutboxOptions>;
   /** Epoch ms; tests move time (give the writer the same clock). */
   readonly now?: () => number;
 }
@@ -83,9 +86,31 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
   });
   const mailsSent = new Counter({
     name: 'persona_mails_sent_total',
-    help: 'Verification mails, by kind and whether the SMTP server took them',
+    help: 'Verification mail attempts, by kind and outcome (sent; failed, to be retried; given_up; dropped)',
     labelNames: ['kind', 'outcome'],
     registers: [registry],
+  });
+  // Read at scrape time: one indexed aggregate over a table that is empty when all is well.
+  const outboxState = async () => {
+    const depth = await deps.writer.outboxDepth();
+    return { ...depth, at: now() };
+  };
+  new Gauge({
+    name: 'persona_mail_outbox_depth',
+    help: 'Verification mails waiting in the outbox',
+    registers: [registry],
+    async collect() {
+      this.set((await outboxState()).waiting);
+    },
+  });
+  new Gauge({
+    name: 'persona_mail_outbox_oldest_age_seconds',
+    help: 'Age of the oldest verification mail waiting in the outbox (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      const { oldestCreatedAt, at } = await outboxState();
+      this.set(oldestCreatedAt === undefined ? 0 : Math.max(0, (at - oldestCreatedAt) / 1000));
+    },
   });
   const rateLimitHits = new Counter({
     name: 'persona_rate_limit_hits_total',
@@ -94,10 +119,19 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
     registers: [registry],
   });
 
-  // Mail goes after the answer, as the original's; close() waits for what is still being sent.
-  const sending = new Set<Promise<void>>();
+  // Mail is queued with the staging and tried after the answer; close() waits for attempts in progress.
+  const outbox = createOutbox({
+    writer: deps.writer,
+    mailer: deps.mailer,
+    logger,
+    options: { ...DEFAULT_OUTBOX, ...deps.outbox },
+    now,
+    onOutcome: (kind, outcome) => {
+      mailsSent.inc({ kind, outcome });
+    },
+  });
   app.addHook('onClose', async () => {
-    await Promise.allSettled([...sending]);
+    await outbox.close();
   });
 
   const stagingLimit = deps.stagingLimit ?? DEFAULT_STAGING_LIMIT;
@@ -119,23 +153,9 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
     primaries: createPrimaries(deps.discovery, deps.publicUrl, now),
     rateLimits,
     rateLimitHits,
+    outbox,
     sendMail(ctx, mail) {
-      const log = ctx.request.log;
-      const delivery = deps.mailer
-        .send(mail)
-        .then(() => {
-          mailsSent.inc({ kind: mail.kind, outcome: 'sent' });
-        })
-        .catch((err: unknown) => {
-          mailsSent.inc({ kind: mail.kind, outcome: 'failed' });
-          // The message only: the error object may hold the message and its link.
-          log.error(
-            { event: 'mail_failed', kind: mail.kind, error: err instanceof Error ? err.message : 'unknown' },
-            'verification mail not sent',
-          );
-        })
-        .finally(() => sending.delete(delivery));
-      sending.add(delivery);
+      void outbox.deliverNow(mail, ctx.request.log);
     },
   };
 
@@ -146,7 +166,8 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
       https,
       sessionDurationMs: deps.sessionDurationMs,
       ephemeralSessionDurationMs: deps.ephemeralSessionDurationMs,
-      lastPasswordReset: (userid) => deps.writer.lastPasswordReset(userid),
+      sessionStanding: (userid, sid) => deps.writer.sessionStanding(userid, sid),
+      revokeSession: ({ sid, expiresAt }) => deps.writer.revokeSession(sid, expiresAt),
       internalCallers: ['webhead'],
       now,
       onOperation: (name) => {
@@ -166,9 +187,14 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
   if (intervalMs > 0) {
     const keepCountersMs = longestWindowMs(rateLimits.values());
     const timer = setInterval(() => {
-      Promise.all([deps.writer.purgeExpiredTokens(), deps.writer.pruneRateLimits(keepCountersMs)])
-        .then(([tokens, counters]) => {
-          if (tokens + counters > 0) logger.info({ event: 'housekeeping', tokens, counters }, 'housekeeping');
+      Promise.all([
+        deps.writer.purgeExpiredTokens(),
+        deps.writer.pruneRateLimits(keepCountersMs),
+        deps.writer.purgeRevokedSessions(),
+      ])
+        .then(([tokens, counters, revocations]) => {
+          if (tokens + counters + revocations > 0)
+            logger.info({ event: 'housekeeping', tokens, counters, revocations }, 'housekeeping');
         })
         .catch((err: unknown) => {
           logger.warn(

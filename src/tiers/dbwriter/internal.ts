@@ -75,5 +75,11 @@ export function internalHandlers(kit: Kit): Handlers {
       await writer.forgetIDP(ctx.args.domain);
       return { success: true };
     },
+
+    // A logout on a webhead (SPEC §4.12): the session id is dead for every tier from now on.
+    async revoke_session(ctx) {
+      await writer.revokeSession(ctx.args.sid, ctx.args.expiresAt);
+      return { success: true };
+    },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What the dbwriter's op handlers share: the account rules they translate (src/accounts), the stores and
- * services they write through, and the mail sent after an answer.
+ * services they write through, and the mail queued with a staging and sent after its answer.
  */
 import type { Counter } from 'prom-client';
 import type { Passwords } from '../../accounts/passwords.ts';
@@ -10,6 +10,7 @@ import type { RateLimit, Writer } from '../../db/write.ts';
 import { ServiceError } from '../../http/errors.ts';
 import type { VerificationMail } from '../../mail/index.ts';
 import type { WsapiContext, WsapiHandlers } from '../../wsapi/framework.ts';
+import type { Outbox } from './outbox.ts';
 import type { Primaries } from './primary.ts';
 
 export interface Kit {
@@ -22,7 +23,12 @@ export interface Kit {
   readonly rateLimits: ReadonlyMap<string, RateLimit>;
   /** Counts a rate-limit decision: `limit` names the limit, `allowed` what it decided. */
   readonly rateLimitHits: Counter<'limit' | 'outcome'>;
-  /** Sends a verification mail after the answer, as the original: a failure is logged, not answered. */
+  /** Verification mail queued with each staging (SPEC §4.13). */
+  readonly outbox: Outbox;
+  /**
+   * The staging's own attempt at its queued mail, after the answer: a failure is logged and left to the
+   * outbox's retries, not answered.
+   */
   sendMail(ctx: WsapiContext, mail: VerificationMail): void;
 }
 

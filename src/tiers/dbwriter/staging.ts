@@ -1,7 +1,7 @@
 /**
  * The ops that mail a verification link (src/accounts/staging.ts decides), translated to the wire: a limit
  * is 429 with Retry-After, a refusal 200 {success:false, reason}; a staging keeps its token in this
- * browser's session and mails the link after the answer.
+ * browser's session; its mail, queued with it, is tried right after the answer and retried by the outbox.
  */
 import type { Stager, StagingResult } from '../../accounts/staging.ts';
 import { ServiceError } from '../../http/errors.ts';
@@ -30,6 +30,7 @@ export function stagingHandlers(kit: Kit): HandlersOf<StagingOp> {
     signOut: () => {
       ctx.logout();
     },
+    outbox: (kind, to) => kit.outbox.entry(kind, to, ctx.args.site),
   });
 
   type Staged = { success: true; unverified?: true };

@@ -89,7 +89,12 @@ export function buildWebhead(deps: WebheadDeps): TierApp {
       https: deps.https,
       sessionDurationMs: deps.sessionDurationMs,
       ephemeralSessionDurationMs: deps.ephemeralSessionDurationMs,
-      lastPasswordReset: (userid) => deps.reader.lastPasswordReset(userid),
+      sessionStanding: (userid, sid) => deps.reader.sessionStanding(userid, sid),
+      // The webhead writes nothing itself: the dbwriter records the revocation before logout answers.
+      revokeSession: async (revocation, request) => {
+        const answer = await dbwriter.call('revoke_session', revocation, request.id);
+        if (!answer.ok) throw new Error(`the dbwriter refused revoke_session (${answer.status})`);
+      },
       now: rt.now,
       onOperation: (name: OperationName) => {
         operations.inc({ op: name });
