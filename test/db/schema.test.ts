@@ -9,7 +9,13 @@ import bcrypt from 'bcrypt';
 import { migrationStatus, openReader, openWriter } from '../../src/db/write.ts';
 import { forEachEngine, hashOf, type TestDatabase } from './harness.ts';
 
-const OURS = ['0001-original-schema', '0002-staged-ts-index', '0003-rate-limit'];
+const OURS = [
+  '0001-original-schema',
+  '0002-staged-ts-index',
+  '0003-rate-limit',
+  '0005-mail-outbox',
+  '0006-revoked-session',
+];
 
 // The original's DDL as lib/db/mysql.js ran it (CREATE … IF NOT EXISTS, server default character set).
 const ORIGINAL_MYSQL = [
@@ -135,8 +141,17 @@ await forEachEngine('schema: a fresh database', (db, engine) => {
       ]);
       assert.deepEqual(Object.keys(await columns(db(), 'idp')), ['id', 'domain', 'lastSeen']);
     }
-    // Our only additions: the rate-limit table, an index on staged.ts, and the migration bookkeeping.
+    // Our only additions: the rate-limit table, an index on staged.ts, the mail outbox (SPEC §4.13),
+    // revoked sessions (SPEC §4.12), and the migration bookkeeping.
     assert.deepEqual(Object.keys(await columns(db(), 'rate_limit')), ['bucket', 'window_start', 'hits']);
+    assert.deepEqual(Object.keys(await columns(db(), 'mail_outbox')), [
+      'token',
+      'mail',
+      'created_at',
+      'attempts',
+      'next_attempt_at',
+    ]);
+    assert.deepEqual(Object.keys(await columns(db(), 'revoked_session')), ['sid', 'expires_at']);
   });
 
   test('migrating again changes nothing', async () => {
