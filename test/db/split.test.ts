@@ -129,6 +129,8 @@ await forEachEngine('read/write split', (db, engine) => {
           '0001-original-schema',
           '0002-staged-ts-index',
           '0003-rate-limit',
+          '0005-mail-outbox',
+          '0006-revoked-session',
         ]);
         assert.equal(await early.emailToUID(address()), undefined);
         await early.close();
