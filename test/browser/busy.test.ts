@@ -204,7 +204,13 @@ describe('a busy Persona (503 with Retry-After)', { skip }, () => {
       proxy.refuse('/wsapi/address_info', 1000);
       await popup.getByLabel('Email address').fill('newcomer@example.com');
       await popup.getByRole('button', { name: 'Next', exact: true }).click();
+      // While the retries wait, progress shows, but only after 300 ms (a quick answer never flashes it).
+      const progress = popup.locator('.progress');
+      assert.equal(await progress.isVisible(), false, 'no progress at once');
+      await progress.waitFor({ state: 'visible', timeout: 2000 });
+      assert.equal(await progress.textContent(), 'Working…');
       await popup.getByRole('alert').filter({ hasText: 'Persona is busy right now' }).waitFor(WAIT);
+      assert.equal(await progress.isVisible(), false, 'no progress once it is over');
       const tryAgain = popup.getByRole('button', { name: 'Try again', exact: true });
       assert.equal(await tryAgain.isVisible(), true);
       assert.equal(proxy.seen('/wsapi/address_info'), 4, 'the call and three retries');

@@ -246,6 +246,40 @@ describe('the design: fit, accessibility, languages', { skip }, () => {
     await account.close();
   });
 
+  test('the account page on its own: a new account, its mail, signed in; then forgot password', async () => {
+    const email = 'sol@example.com';
+    const account = await context.newPage();
+    await account.goto(`${stack.base}/`);
+    await account.getByRole('button', { name: 'Create an account' }).click();
+    await account.getByLabel('Email address').nth(1).fill(email);
+    await account.locator('#sign-up-new-password').fill(PASSWORD);
+    await account.locator('#sign-up-repeat-password').fill(PASSWORD);
+    await account.getByRole('button', { name: 'Create an account', exact: true }).last().click();
+    await account
+      .getByRole('status')
+      .filter({ hasText: `We sent an email to ${email}` })
+      .waitFor(WAIT);
+    const landing = await context.newPage();
+    await landing.goto(await linkFor(email));
+    await landing.getByRole('status').filter({ hasText: 'is confirmed' }).waitFor(WAIT);
+    // The account page saw the link opened in this browser: signed in, by itself.
+    await account.getByRole('heading', { name: 'Your email addresses' }).waitFor(WAIT);
+    assert.equal(await account.locator('#emails li span').textContent(), email);
+
+    await account.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await account.getByRole('heading', { name: 'Sign in to manage your account' }).waitFor(WAIT);
+    await account.getByLabel('Email address').first().fill(email);
+    await account.getByRole('button', { name: 'Forgot your password?' }).click();
+    await account.getByRole('status').filter({ hasText: 'choose a new password' }).waitFor(WAIT);
+    await landing.goto(await linkFor(email));
+    await landing.getByLabel('New password', { exact: true }).fill('another password 2');
+    await landing.getByLabel('Type the new password again').fill('another password 2');
+    await landing.getByRole('button', { name: 'Save password' }).click();
+    await landing.getByRole('status').filter({ hasText: 'Your new password is saved' }).waitFor(WAIT);
+    await account.getByRole('heading', { name: 'Your email addresses' }).waitFor(WAIT);
+    for (const p of [account, landing]) await p.close();
+  });
+
   test('a German journey end to end: the dialog, the landing page and the account page speak German', async () => {
     const email = 'jana@example.com';
     await context.setExtraHTTPHeaders({ 'accept-language': 'de-DE,de;q=0.9,en;q=0.5' });
