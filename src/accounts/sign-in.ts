@@ -123,8 +123,8 @@ export function waitBefore(
   return { waitMs: Math.max(0, Math.min(due, end) - now), capped: false };
 }
 
-// While an unknown browser's guess at an account is being checked, others wait: concurrent guesses would
-// all read the count from before any of them failed.
+// While an unknown browser's guess at an account that has failures is being checked, others wait:
+// concurrent guesses would all read the count from before any of them failed.
 const IN_FLIGHT_RETRY_MS = 1_000;
 
 export function createSignIn(
@@ -208,6 +208,28 @@ export function createSignIn(
       if (lastPasswordReset === undefined)
         return counted({ kind: 'refused', outcome: 'unknown', reason: 'no such user', count: [ipBucket] });
       const accountBucket = signInBuckets.account(userId, lastPasswordReset);
+      /** The account's window, or its refusal when the schedule makes this attempt wait. */
+      const onAccount = async () => {
+        const window = await store.rateLimitWindow(accountBucket, backoff.account.windowMs);
+        const { waitMs, capped } = waitBefore(window, backoff.account, now);
+        const refusal: PasswordSignIn | undefined =
+          waitMs === 0
+            ? undefined
+            : {
+                kind: 'throttled',
+                outcome: capped ? 'locked' : 'slowed',
+                scope: 'account',
+                retryAfterMs: waitMs,
+                userId,
+              };
+        return { window, refusal };
+      };
+      const first = await onAccount();
+      if (first.refusal !== undefined) return first.refusal;
+      // An account with no failures this window takes concurrent sign-ins (a burst of guesses there is
+      // bounded by bcrypt's admission, then counted); once it has failures, one guess at a time.
+      if (first.window === undefined)
+        return counted(await check(email, pass, userId, false, [ipBucket, accountBucket]));
       if (checking.has(userId))
         return {
           kind: 'throttled',
@@ -219,15 +241,8 @@ export function createSignIn(
       checking.add(userId);
       try {
         // Read once the guess holds the account, so the count includes every guess before it.
-        const onAccount = await throttle(accountBucket, backoff.account, now);
-        if (onAccount.waitMs > 0)
-          return {
-            kind: 'throttled',
-            outcome: onAccount.capped ? 'locked' : 'slowed',
-            scope: 'account',
-            retryAfterMs: onAccount.waitMs,
-            userId,
-          };
+        const { refusal } = await onAccount();
+        if (refusal !== undefined) return refusal;
         return await counted(await check(email, pass, userId, false, [ipBucket, accountBucket]));
       } finally {
         checking.delete(userId);
