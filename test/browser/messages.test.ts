@@ -109,3 +109,39 @@ test('a translator uses its locale and falls back to English key by key', () => 
   assert.equal(es('bye'), 'Goodbye');
   assert.equal(translator(catalogues, 'xx')('hello', { name: 'Bo' }), 'Hello Bo');
 });
+
+test('mails name the site, carry its colour and https logo, and speak the locale asked for', async () => {
+  const { renderMail } = await import('../../src/mail/templates.ts');
+  const link = 'https://login.persona.test/verify_email_address?token=abc';
+  const mail = renderMail('new', {
+    email: 'ann@example.com',
+    site: 'Ann’s <Books>',
+    link,
+    backgroundColor: '#ffcc00',
+    siteLogo: 'https://books.example/logo.png',
+    locale: 'de-DE',
+  });
+  assert.equal(mail.subject, 'Bestätigen Sie Ihre E-Mail-Adresse für Ann’s <Books>');
+  assert.match(mail.text, /Um die Anmeldung bei Ann’s <Books> mit ann@example\.com abzuschließen/);
+  assert.ok(mail.text.includes(link));
+  assert.match(mail.html, /<html lang="de">/);
+  // The site's colour with black text (it contrasts more with yellow), its logo, its name escaped.
+  assert.match(mail.html, /background:#ffcc00;color:#000000/);
+  assert.match(mail.html, /<img src="https:\/\/books\.example\/logo\.png"/);
+  assert.ok(mail.html.includes('Ann’s &lt;Books&gt;') && !mail.html.includes('<Books>'));
+  // An http logo or a colour that is not one is left out; no locale is English.
+  const plain = renderMail('reset', {
+    email: 'ann@example.com',
+    site: 'books.example',
+    link,
+    backgroundColor: 'red;x',
+    siteLogo: 'http://books.example/logo.png',
+  });
+  assert.equal(plain.subject, 'Reset your Persona password for books.example');
+  assert.doesNotMatch(plain.html, /<img|red;x/);
+  for (const locale of ['fr', 'es', 'pt-BR'])
+    assert.doesNotMatch(
+      renderMail('add', { email: 'a@b.example', site: 'S', link, locale }).subject,
+      /Confirm/,
+    );
+});
