@@ -142,6 +142,6 @@ test('mails name the site, carry its colour and https logo, and speak the locale
   for (const locale of ['fr', 'es', 'pt-BR'])
     assert.doesNotMatch(
       renderMail('add', { email: 'a@b.example', site: 'S', link, locale }).subject,
-      /Confirm/,
+      /^Confirm your/,
     );
 });
