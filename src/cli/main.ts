@@ -23,6 +23,8 @@ Commands:
                                       the secret key file gets mode 0600
   ops nginx|squid [--out FILE]        write the edge (nginx) or egress proxy (squid) configuration
                                       generated from the topology (docs/edge.md)
+  check <tier|url> [--check NAME]     a nagios plugin: heartbeat, deep, verify, support, cert, db
+                                      (exit 0/1/2/3 with perfdata; docs/monitoring.md)
   loadgen [URL] --users N --duration D | --find-capacity
                                       Persona's active users against a deployment: the capacity,
                                       latency percentiles, an HTML report (docs/loadgen.md)
@@ -289,6 +291,11 @@ export async function main(argv: string[]): Promise<number> {
       // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
       const { opsCommand } = await import('../ops/index.ts');
       return opsCommand(rest);
+    }
+    case 'check': {
+      // The nagios plugin (docs/monitoring.md); loaded only for this command.
+      const { checkCommand } = await import('../check/index.ts');
+      return checkCommand(rest, () => loadConfig());
     }
     case 'version':
     case '--version':
