@@ -6,7 +6,7 @@
 import { bundle, createAssertion, generateKeypair, type Keypair } from '../browserid/index.ts';
 import { Device, HttpError } from './client.ts';
 import type { MailSink } from './mail.ts';
-import type { ActivityKind } from './model.ts';
+import { CERT_RENEWAL_SHARE, type ActivityKind } from './model.ts';
 
 export interface DeviceState {
   readonly device: Device;
@@ -162,6 +162,7 @@ export const ACTIVITIES: Readonly<Record<ActivityKind, Activity>> = {
   },
   async signin(ctx, user) {
     const d = pick(user.devices, ctx.random);
+    if (ctx.random() < CERT_RENEWAL_SHARE) d.cert = undefined;
     await ensureSignedIn(ctx, user, d);
     await signInToSite(ctx, user, d, user.emails[0] as string);
   },

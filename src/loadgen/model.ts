@@ -41,6 +41,13 @@ export const ACTIVITY_WEIGHTS: Readonly<Record<ActivityKind, number>> = Object.f
   ACTIVITY_KINDS.map((k) => [k, RAW[k] / RAW_SUM]),
 ) as Record<ActivityKind, number>;
 
+/**
+ * Share of sign-ins that need a new certificate: a device keeps one a day (the keysigner's default
+ * validity) and signs in about 4 times a day (8 sign-ins over 2 devices), so one sign-in in 4 calls
+ * cert_key. A short run on a small pool of accounts would otherwise certify each device once, then never.
+ */
+export const CERT_RENEWAL_SHARE = 2 / 8;
+
 /** Activities per second of each kind that `users` active users make. */
 export function ratesFor(users: number): Record<ActivityKind, number> {
   return Object.fromEntries(

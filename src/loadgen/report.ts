@@ -4,6 +4,7 @@
  * stays a few hundred kB with nothing to fetch or run.
  */
 import type { LoadgenResult } from './result.ts';
+import { errorKind } from './stats.ts';
 
 const COLORS = [
   '#1f77b4',
@@ -149,6 +150,9 @@ export function renderReport(r: LoadgenResult): string {
       )}</table>`
     : '';
   const c = r.capacity;
+  const errorCounts = new Map<string, number>();
+  for (const [message, n] of Object.entries(r.errors))
+    errorCounts.set(errorKind(message), (errorCounts.get(errorKind(message)) ?? 0) + n);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>persona loadgen: ${escape(r.deployment)}</title>
 <style>
@@ -197,8 +201,8 @@ ${rows(
 <h2>Requests</h2>
 <table><tr><th>request</th><th>count</th></tr>${rows(Object.entries(r.requestsByWhat).sort((a, b) => b[1] - a[1]))}</table>
 ${
-  Object.keys(r.errors).length
-    ? `<h2>Errors</h2><table><tr><th>error</th><th>count</th></tr>${rows(Object.entries(r.errors))}</table>`
+  errorCounts.size
+    ? `<h2>Errors</h2><table><tr><th>error</th><th>count</th></tr>${rows([...errorCounts].sort((a, b) => b[1] - a[1]).slice(0, 25))}</table>`
     : '<h2>Errors</h2><p>none</p>'
 }
 </body></html>

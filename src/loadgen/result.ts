@@ -39,7 +39,13 @@ export interface LoadgenResult {
     readonly weights: Record<string, number>;
     readonly bcryptPerUserSecond: number;
   };
-  readonly bcrypt: { readonly cost: number; readonly comparesPerSecond: number; readonly limitUsers: number };
+  readonly bcrypt: {
+    readonly cost: number;
+    /** Compares/s with every core busy: the mean of the measurements before and after the load. */
+    readonly comparesPerSecond: number;
+    readonly before: number;
+    readonly limitUsers: number;
+  };
   readonly steps: StepResult[];
   readonly capacity?: {
     readonly users: number;
@@ -88,7 +94,7 @@ export function buildResult(input: {
   readonly machine: string;
   readonly mode: 'hold' | 'capacity';
   readonly options: LoadgenResult['options'];
-  readonly bcrypt: { readonly cost: number; readonly comparesPerSecond: number };
+  readonly bcrypt: { readonly cost: number; readonly comparesPerSecond: number; readonly before: number };
   readonly recorder: Recorder;
   readonly usersAt: readonly number[];
   readonly steps: StepResult[];

@@ -41,6 +41,13 @@ export function percentiles(values: readonly number[]): Percentiles {
   };
 }
 
+/** An error message without what varies per user (addresses, tokens, query strings), for counting alike ones. */
+export const errorKind = (message: string): string =>
+  message
+    .replace(/\?[^\s]*/g, '')
+    .replace(/[0-9a-z]{16}@[\w.-]+/g, '…')
+    .slice(0, 200);
+
 export class Recorder {
   readonly seconds: Second[] = [];
   readonly activityMs: Record<ActivityKind, number[]> = Object.fromEntries(
@@ -104,9 +111,7 @@ export class Recorder {
       return;
     }
     s.failed[kind]++;
-    const message = `${kind}: ${error instanceof Error ? error.message : JSON.stringify(error)}`
-      .replace(/[0-9a-z]{16}@/g, '…@')
-      .slice(0, 200);
+    const message = errorKind(`${kind}: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
     this.errors.set(message, (this.errors.get(message) ?? 0) + 1);
   }
 

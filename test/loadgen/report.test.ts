@@ -43,7 +43,7 @@ function sampleResult() {
     machine: 'test',
     mode: 'capacity',
     options: { users: 0, durationS: 30, boundMs: 1000, maxFailureRate: 0.001, pool: 50 },
-    bcrypt: { cost: 12, comparesPerSecond: 8 },
+    bcrypt: { cost: 12, comparesPerSecond: 8, before: 8 },
     recorder,
     usersAt: Array.from({ length: 30 }, (_, t) => (t < 15 ? 400_000 : 600_000)),
     steps: [
