@@ -13,6 +13,7 @@ Writes a configuration generated from the topology (src/topology) and the settin
   squid   the egress proxy every outbound HTTP call goes through (PERSONA_HTTP_PROXY)
   matrix  the network allow matrix (JSON: from, to, ports, protocol) for security groups
   nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
+  prometheus  the scrape configuration (--rules: the recording and alert rules) (docs/monitoring.md)
 
 Options:
   --out FILE           write there (default stdout)
@@ -26,6 +27,8 @@ Options:
          --dev-destination CIDR,CIDR (development only: a local IdP)
   nftables: --hosts JSON (endpoint -> IPv4 addresses, e.g. {"edge":["10.0.0.5"]})
             --ssh-from CIDR,CIDR
+  prometheus: --rules  --interval 15s  --alertmanager HOST:PORT,...  --rule-file NAME,...
+              --runbook-base URL (default docs/runbooks/)
 `;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -54,11 +57,16 @@ export async function opsCommand(args: string[]): Promise<number> {
       'dev-destination': { type: 'string' },
       hosts: { type: 'string' },
       'ssh-from': { type: 'string' },
+      rules: { type: 'boolean', default: false },
+      interval: { type: 'string' },
+      alertmanager: { type: 'string' },
+      'rule-file': { type: 'string' },
+      'runbook-base': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const what = positionals[0];
-  const known = ['nginx', 'squid', 'matrix', 'nftables'];
+  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus'];
   if (values.help || !known.includes(what ?? '') || positionals.length > 1) {
     (values.help ? process.stdout : process.stderr).write(OPS_HELP);
     return values.help ? 0 : 2;
@@ -77,6 +85,17 @@ export async function opsCommand(args: string[]): Promise<number> {
       ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
       foreground: values.foreground,
     });
+  } else if (what === 'prometheus') {
+    const { prometheusConfig, prometheusRules } = await import('./prometheus.ts');
+    const alertmanagers = list(values.alertmanager);
+    const ruleFiles = list(values['rule-file']);
+    const options = {
+      ...(values.interval !== undefined ? { interval: values.interval } : {}),
+      ...(alertmanagers ? { alertmanagers } : {}),
+      ...(ruleFiles ? { ruleFiles } : {}),
+      ...(values['runbook-base'] !== undefined ? { runbookBase: values['runbook-base'] } : {}),
+    };
+    text = values.rules ? prometheusRules(options) : prometheusConfig(config, options);
   } else if (what === 'matrix') {
     const { allowMatrix } = await import('./matrix.ts');
     text = `${JSON.stringify(allowMatrix(config), null, 2)}\n`;
