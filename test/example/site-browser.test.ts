@@ -111,7 +111,7 @@ describe('the example site in Chromium', { skip }, () => {
     assert.equal(await status().textContent(), 'Signed in as alice@example.com.');
     assert.equal(await page.getByRole('button', { name: 'Sign in with your email' }).isVisible(), false);
     const requests = await page.evaluate('window.seen.requests');
-    assert.deepEqual(requests, [{ siteName: 'Persona example site' }]);
+    assert.deepEqual(requests, [{ siteName: 'Persona example site', backgroundColor: '#8a3b12' }]);
     const [cookie] = await browser.context.cookies(site.origin);
     assert.equal(cookie?.name, 'example_site_session');
     assert.equal(cookie?.httpOnly, true);
