@@ -107,6 +107,8 @@ const describeError = (err: unknown): string => {
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 };
 
+const where = (o: CheckOptions): string => (o.tier ? `${o.tier} at ${o.url}` : o.url);
+
 interface Answer {
   readonly status: number;
   readonly body: string;
@@ -147,13 +149,13 @@ async function probe(
       redirect: 'manual',
     });
   } catch (err) {
-    throw new Verdict(CRITICAL, `${options.url}${path}: ${describeError(err)}`);
+    throw new Verdict(CRITICAL, `${where(options)} ${path}: ${describeError(err)}`);
   }
   let body: string;
   try {
     body = await res.text();
   } catch (err) {
-    throw new Verdict(CRITICAL, `${options.url}${path}: ${describeError(err)}`);
+    throw new Verdict(CRITICAL, `${where(options)} ${path}: ${describeError(err)}`);
   }
   return { status: res.status, body, ms: performance.now() - started };
 }
@@ -179,8 +181,6 @@ const timed = (o: CheckOptions, what: string, ms: number, label = 'time'): Check
         : '';
   return { status, message: `${what} in ${Math.round(ms)} ms${slow}`, perf: [timePerf(label, ms, o)] };
 };
-
-const where = (o: CheckOptions): string => (o.tier ? `${o.tier} at ${o.url}` : o.url);
 
 async function heartbeat(o: CheckOptions, deep: boolean): Promise<CheckResult> {
   const answer = await probe(o, deep ? '/__heartbeat__?deep=1' : '/__heartbeat__');

@@ -14,6 +14,7 @@ Writes a configuration generated from the topology (src/topology) and the settin
   matrix  the network allow matrix (JSON: from, to, ports, protocol) for security groups
   nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
   prometheus  the scrape configuration (--rules: the recording and alert rules) (docs/monitoring.md)
+  nagios  nagios4 objects: hosts and services per tier instance and the front door (docs/monitoring.md)
 
 Options:
   --out FILE           write there (default stdout)
@@ -29,6 +30,10 @@ Options:
             --ssh-from CIDR,CIDR
   prometheus: --rules  --interval 15s  --alertmanager HOST:PORT,...  --rule-file NAME,...
               --runbook-base URL (default docs/runbooks/)
+  nagios: --persona CMD (how the monitor runs persona, with this deployment's settings)
+          --interval S (default 60)  --retry S (default 15)  --attempts N (default 3)
+          --interval-length S (the main configuration's, default 60)
+          --main --objects FILE,... --state-dir DIR [--user U --group G]: a main nagios.cfg instead
 `;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -62,11 +67,19 @@ export async function opsCommand(args: string[]): Promise<number> {
       alertmanager: { type: 'string' },
       'rule-file': { type: 'string' },
       'runbook-base': { type: 'string' },
+      persona: { type: 'string' },
+      retry: { type: 'string' },
+      attempts: { type: 'string' },
+      'interval-length': { type: 'string' },
+      main: { type: 'boolean', default: false },
+      objects: { type: 'string' },
+      user: { type: 'string' },
+      group: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const what = positionals[0];
-  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus'];
+  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus', 'nagios'];
   if (values.help || !known.includes(what ?? '') || positionals.length > 1) {
     (values.help ? process.stdout : process.stderr).write(OPS_HELP);
     return values.help ? 0 : 2;
@@ -96,6 +109,23 @@ export async function opsCommand(args: string[]): Promise<number> {
       ...(values['runbook-base'] !== undefined ? { runbookBase: values['runbook-base'] } : {}),
     };
     text = values.rules ? prometheusRules(options) : prometheusConfig(config, options);
+  } else if (what === 'nagios') {
+    const { nagiosMain, nagiosObjects } = await import('./nagios.ts');
+    const seconds = (v: string | undefined, name: string) => (v === undefined ? {} : { [name]: Number(v) });
+    text = values.main
+      ? nagiosMain({
+          objectFiles: list(values.objects) ?? [],
+          stateDir: values['state-dir'] ?? '/var/lib/nagios4',
+          ...(values.user !== undefined ? { user: values.user } : {}),
+          ...(values.group !== undefined ? { group: values.group } : {}),
+        })
+      : nagiosObjects(config, {
+          ...(values.persona !== undefined ? { persona: values.persona } : {}),
+          ...seconds(values.interval, 'intervalSeconds'),
+          ...seconds(values.retry, 'retrySeconds'),
+          ...seconds(values.attempts, 'maxAttempts'),
+          ...seconds(values['interval-length'], 'intervalLength'),
+        });
   } else if (what === 'matrix') {
     const { allowMatrix } = await import('./matrix.ts');
     text = `${JSON.stringify(allowMatrix(config), null, 2)}\n`;
