@@ -592,8 +592,10 @@ async function signOutOfPersona(): Promise<void> {
 }
 
 const COLOR = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i;
-/** The site's colour and logo, as the wsapi takes them; every stage_* call passes them on. */
-let branding: { backgroundColor?: string; siteLogo?: string } = {};
+/** The site's name, colour and logo, as the wsapi takes them; every stage_* call passes them on. */
+let branding: { siteName?: string; backgroundColor?: string; siteLogo?: string } = {};
+/** A name the wsapi takes (src/wsapi/args.ts); another is shown but not sent, so staging still works. */
+const SITE_NAME = /^(?=.*\S)[^\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/u;
 
 /** The site's logo, colour and terms, as it asked; anything malformed is left out, not an error. */
 function showSite(options: RequestOptions): void {
@@ -612,6 +614,9 @@ function showSite(options: RequestOptions): void {
       ? options.backgroundColor.replace(/^#?/, '#')
       : undefined;
   branding = {
+    ...(options.siteName !== undefined && options.siteName.length <= 100 && SITE_NAME.test(options.siteName)
+      ? { siteName: options.siteName }
+      : {}),
     ...(color === undefined ? {} : { backgroundColor: color }),
     ...(logo === undefined ? {} : { siteLogo: logo.href }),
   };

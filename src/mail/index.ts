@@ -14,9 +14,20 @@ export interface VerificationMail {
   readonly to: string;
   /** The token the landing page completes. */
   readonly token: string;
-  /** The relying party's origin, shown in the message. */
+  /** The relying party's origin; the message names it by its host when the site gave no name. */
   readonly site: string;
+  /** The name the site gave itself (`siteName`), which the message names it by. */
+  readonly siteName?: string;
+  /** The site's colour (`#abc` or `#aabbcc`), heading the HTML. */
+  readonly backgroundColor?: string;
+  /** The site's https logo, heading the HTML. */
+  readonly siteLogo?: string;
+  /** The person's language, negotiated from Accept-Language; English when absent. */
+  readonly locale?: string;
 }
+
+/** What a mail says about its site and its reader, beside its kind, address and token. */
+export type MailDetails = Omit<VerificationMail, 'kind' | 'to' | 'token'>;
 
 export interface Mailer {
   send(mail: VerificationMail): Promise<void>;
@@ -39,7 +50,7 @@ export function linkFor(publicUrl: string, kind: MailKind, token: string): strin
   return `${publicUrl.replace(/\/$/, '')}${LANDING_PAGES[kind]}?token=${encodeURIComponent(token)}`;
 }
 
-const siteName = (origin: string): string => {
+const hostOf = (origin: string): string => {
   try {
     return new URL(origin).host;
   } catch {
@@ -63,7 +74,14 @@ export function createMailer(options: MailerOptions): Mailer {
   return {
     async send(mail) {
       const link = linkFor(options.publicUrl, mail.kind, mail.token);
-      const content = renderMail(mail.kind, { email: mail.to, site: siteName(mail.site), link });
+      const content = renderMail(mail.kind, {
+        email: mail.to,
+        site: mail.siteName ?? hostOf(mail.site),
+        link,
+        backgroundColor: mail.backgroundColor,
+        siteLogo: mail.siteLogo,
+        locale: mail.locale,
+      });
       if (transport) {
         await transport.sendMail({
           from: options.from,

@@ -55,6 +55,18 @@ export const pubkey = text(
 export const hostname = text('not a valid hostname', isHostname);
 export const origin = text('not a valid origin', (v) => v.length <= 300 && ORIGIN.test(v));
 export const color = text('not a valid color', (v) => /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.test(v));
+/**
+ * The name a site gives itself (ours: `siteName`, shown in the verification mail's subject): 1 to 100
+ * characters, something other than spaces, no control characters, line or paragraph separators, or bidi
+ * overrides (which would let a name disguise itself in a subject line).
+ */
+export const siteName = text(
+  'must be 1 to 100 characters without control characters',
+  (v) =>
+    v.length <= 100 &&
+    v.trim() !== '' &&
+    !/[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(v),
+);
 export const image = text('must be an https URL', (v) => v.length <= 2048 && isHttpsUrl(v));
 /** A rate-limit bucket name (ours, SPEC §4.4). */
 export const bucket = text('not a valid bucket', (v) => /^[\x21-\x7e]{1,200}$/.test(v));

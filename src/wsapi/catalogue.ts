@@ -57,7 +57,12 @@ const addressState = z.enum([
   'unverified',
   'offline',
 ]);
-const siteArgs = { site: arg.origin, backgroundColor: arg.color.optional(), siteLogo: arg.image.optional() };
+const siteArgs = {
+  site: arg.origin,
+  siteName: arg.siteName.optional(),
+  backgroundColor: arg.color.optional(),
+  siteLogo: arg.image.optional(),
+};
 const completionArgs = z.object({ token: arg.token, pass: arg.password.optional() });
 
 function op<A extends ArgsSchema, R extends z.ZodType, W extends 'webhead' | 'dbwriter' | 'internal'>(

@@ -28,6 +28,8 @@ export interface WsapiClientOptions {
   readonly route?: (op: string) => { readonly base: string; readonly signer?: Signer };
   /** The end user's address, as the router passes it on. */
   readonly forwardedFor?: string;
+  /** Other request headers the router forwards (e.g. Accept-Language), sent with every call. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface WsapiClient {
@@ -57,7 +59,7 @@ export function createWsapiClient(options: WsapiClientOptions): WsapiClient {
   const jar = new Map<string, string>();
 
   const send = async (method: 'GET' | 'POST', url: string, body?: string): Promise<WsapiAnswer> => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     const cookies = [...(cookie ? [`${name}=${cookie}`] : []), ...[...jar].map(([k, v]) => `${k}=${v}`)];
     if (cookies.length > 0) headers.cookie = cookies.join('; ');
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -80,8 +80,8 @@ export interface Harness {
   readonly logs: string[];
   now(): number;
   advance(ms: number): void;
-  /** A browser reaching the dbwriter through the router, from `ip`. */
-  browser(ip?: string): WsapiClient;
+  /** A browser reaching the dbwriter through the router, from `ip`, with the `headers` it forwards. */
+  browser(ip?: string, headers?: Readonly<Record<string, string>>): WsapiClient;
   /** The webhead calling internal ops. */
   webhead(): WsapiClient;
   /** The next verification mail to `to`. */
@@ -137,8 +137,19 @@ export async function startDbwriter(options: HarnessOptions = {}): Promise<Harne
   });
   const base = await tierApp.app.listen({ port: 0, host: '127.0.0.1' });
 
-  const client = (tier: Tier, key: typeof routerKeys.privateKey, ip: string) =>
-    createWsapiClient({ base, codec, signer: { tier, key, callee: 'dbwriter' }, forwardedFor: ip });
+  const client = (
+    tier: Tier,
+    key: typeof routerKeys.privateKey,
+    ip: string,
+    headers?: Readonly<Record<string, string>>,
+  ) =>
+    createWsapiClient({
+      base,
+      codec,
+      signer: { tier, key, callee: 'dbwriter' },
+      forwardedFor: ip,
+      ...(headers === undefined ? {} : { headers }),
+    });
 
   return {
     tierApp,
@@ -152,7 +163,7 @@ export async function startDbwriter(options: HarnessOptions = {}): Promise<Harne
     advance(ms) {
       offset += ms;
     },
-    browser: (ip = '198.51.100.7') => client('router', routerKeys.privateKey, ip),
+    browser: (ip = '198.51.100.7', headers) => client('router', routerKeys.privateKey, ip, headers),
     webhead: () => client('webhead', webheadKeys.privateKey, '10.0.0.2'),
     async mailTo(to) {
       const mail = await sink.waitFor(to);

@@ -82,3 +82,25 @@ test("the outbox's depth and oldest age are on the dbwriter's /metrics", async (
   assert.equal(await metric(h.base, /^persona_mail_outbox_depth\{[^}]*\} (\d+)/m), 1);
   assert.ok((await metric(h.base, /^persona_mail_outbox_oldest_age_seconds\{[^}]*\} (\S+)/m)) > 0);
 });
+
+test("a mail the outbox retries keeps the site's name, colour and logo and the person's language", async (t) => {
+  const { h, sink } = await started(t, { refuseFirst: 1 });
+  const b = h.browser('198.51.100.9', { 'accept-language': 'de' });
+  b.useSession({});
+  const staged = await b.post('stage_user', {
+    email: 'dora@example.com',
+    pass: 'dora password',
+    site: SITE,
+    siteName: 'Doras Laden',
+    backgroundColor: '#204080',
+    siteLogo: 'https://rp.example.org/logo.svg',
+  });
+  assert.deepEqual(staged.json(), { success: true });
+  const mail = await sink.waitFor('dora@example.com', 10_000);
+  assert.equal(sink.attempts, 2, 'the first attempt refused: this one is the outbox row, drained');
+  assert.equal(mail.subject, 'Bestätigen Sie Ihre E-Mail-Adresse für Doras Laden');
+  const html = String(mail.html);
+  assert.match(html, /<html lang="de">/);
+  assert.match(html, /background:#204080;/);
+  assert.ok(html.includes('<img src="https://rp.example.org/logo.svg"'));
+});

@@ -7,7 +7,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { OutboxEntry, QueuedMail, Writer } from '../../db/write.ts';
-import type { Mailer, VerificationMail } from '../../mail/index.ts';
+import type { MailDetails, Mailer, VerificationMail } from '../../mail/index.ts';
 import type { MailKind } from '../../mail/templates.ts';
 
 export interface OutboxOptions {
@@ -44,7 +44,7 @@ export interface OutboxDeps {
 
 export interface Outbox {
   /** What a staging writes with its token so its mail survives anything after the commit. */
-  entry(kind: MailKind, to: string, site: string): OutboxEntry;
+  entry(kind: MailKind, to: string, details: MailDetails): OutboxEntry;
   /** The staging request's own attempt, after its answer; never rejects. */
   deliverNow(mail: VerificationMail, log: Log): Promise<void>;
   /** One pass over the due mail; never rejects. */
@@ -58,6 +58,9 @@ type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
 const KINDS: ReadonlySet<string> = new Set<MailKind>(['new', 'add', 'reverify', 'reset', 'transition']);
 const BATCH = 20;
+
+/** The optional parts of a mail, as the outbox row's JSON keeps them (strings only, absent when not given). */
+const OPTIONAL_DETAILS = ['siteName', 'backgroundColor', 'siteLogo', 'locale'] as const;
 
 const why = (err: unknown): string => (err instanceof Error ? err.message : 'unknown');
 
@@ -108,7 +111,18 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   function fromQueue(queued: QueuedMail): VerificationMail | undefined {
     const { kind, to, site } = queued.mail;
     if (kind === undefined || !KINDS.has(kind) || to === undefined || site === undefined) return undefined;
-    return { ...queued.mail, kind: kind as MailKind, to, site, token: queued.token };
+    const mail: { -readonly [K in keyof VerificationMail]: VerificationMail[K] } = {
+      kind: kind as MailKind,
+      to,
+      site,
+      token: queued.token,
+    };
+    // Rows written before these were kept have none of them: such a mail names the site by its host.
+    for (const name of OPTIONAL_DETAILS) {
+      const value = queued.mail[name];
+      if (typeof value === 'string') mail[name] = value;
+    }
+    return mail;
   }
 
   async function pass(): Promise<void> {
@@ -153,7 +167,14 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   timer?.unref();
 
   return {
-    entry: (kind, to, site) => ({ mail: { kind, to, site }, leaseMs: options.leaseMs }),
+    entry: (kind, to, details) => {
+      const mail: Record<string, string> = { kind, to, site: details.site };
+      for (const name of OPTIONAL_DETAILS) {
+        const value = details[name];
+        if (value !== undefined) mail[name] = value;
+      }
+      return { mail, leaseMs: options.leaseMs };
+    },
     deliverNow: (mail, log) =>
       track(
         attempt(mail, 1, log).catch((err: unknown) => {

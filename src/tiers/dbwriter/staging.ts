@@ -5,6 +5,9 @@
  */
 import type { Stager, StagingResult } from '../../accounts/staging.ts';
 import { ServiceError } from '../../http/errors.ts';
+import type { MailDetails } from '../../mail/index.ts';
+import { acceptedLanguages, negotiateLocale } from '../../text/i18n.ts';
+import { mailMessages } from '../../text/messages/mail.ts';
 import type { HandlersOf, WsapiContext } from '../../wsapi/framework.ts';
 import { sessionUser, type Kit } from './kit.ts';
 
@@ -23,6 +26,24 @@ const LIMIT_LOGGED = { 'stage:ip': 'per-IP limit', email: 'mail throttle' } as c
 /** Seconds until `at`, for Retry-After (at least 1). */
 const retryAfter = (at: number, now: number): string => String(Math.max(1, Math.ceil((at - now) / 1000)));
 
+const MAIL_LOCALES = Object.keys(mailMessages);
+
+/**
+ * What the mail says about the site (its name, colour and logo, as the stage_* call gave them) and the
+ * language it is written in (the person's, from the Accept-Language the router forwards).
+ */
+function mailDetails(ctx: WsapiContext<StagingOp>): MailDetails {
+  const { site, siteName, backgroundColor, siteLogo } = ctx.args;
+  return {
+    site,
+    locale: negotiateLocale(acceptedLanguages(ctx.request.headers['accept-language']), MAIL_LOCALES),
+    ...(siteName === undefined ? {} : { siteName }),
+    // The wsapi takes the colour with or without its '#'; the mail wants it with.
+    ...(backgroundColor === undefined ? {} : { backgroundColor: backgroundColor.replace(/^#?/, '#') }),
+    ...(siteLogo === undefined ? {} : { siteLogo }),
+  };
+}
+
 export function stagingHandlers(kit: Kit): HandlersOf<StagingOp> {
   const stager = (ctx: WsapiContext<StagingOp>): Stager => ({
     clientIp: ctx.clientIp,
@@ -30,7 +51,7 @@ export function stagingHandlers(kit: Kit): HandlersOf<StagingOp> {
     signOut: () => {
       ctx.logout();
     },
-    outbox: (kind, to) => kit.outbox.entry(kind, to, ctx.args.site),
+    outbox: (kind, to) => kit.outbox.entry(kind, to, mailDetails(ctx)),
   });
 
   type Staged = { success: true; unverified?: true };
@@ -61,7 +82,7 @@ export function stagingHandlers(kit: Kit): HandlersOf<StagingOp> {
     if (result.signIn)
       ctx.authenticate(result.signIn.userId, 'password', result.signIn.lastPasswordReset, false);
     ctx.session[result.pending] = result.token;
-    kit.sendMail(ctx, { kind: result.mail, to: ctx.args.email, token: result.token, site: ctx.args.site });
+    kit.sendMail(ctx, { kind: result.mail, to: ctx.args.email, token: result.token, ...mailDetails(ctx) });
     const [event, message] = LOGGED[op];
     ctx.request.log.info(
       {
