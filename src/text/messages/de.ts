@@ -34,7 +34,7 @@ export const dialogDe: DialogMessages = {
   passwordMissing: 'Geben Sie Ihr Passwort ein.',
   passwordWrong: 'Das Passwort stimmt nicht. Prüfen Sie es und versuchen Sie es erneut.',
   accountLocked:
-    'Dieses Konto ist nach zu vielen falschen Passwörtern gesperrt. Setzen Sie das Passwort zurück, um es zu entsperren: Wählen Sie „Passwort vergessen?“.',
+    'Zu viele falsche Passwörter für dieses Konto aus Browsern, die es nicht kennt. Versuchen Sie es in einer Stunde erneut, melden Sie sich in einem Browser an, den Sie schon benutzt haben, oder setzen Sie das Passwort zurück: Wählen Sie „Passwort vergessen?“.',
   transitionToSecondary:
     '{domain} meldet Sie nicht mehr selbst an. Geben Sie Ihr Persona-Passwort für {email} ein.',
   newAccountFor: 'Persona-Konto für {email} erstellen: Wählen Sie ein Passwort.',

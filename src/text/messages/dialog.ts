@@ -39,7 +39,7 @@ export const dialogEn = {
   passwordMissing: 'Enter your password.',
   passwordWrong: 'That password is not right. Check it and try again.',
   accountLocked:
-    'This account is locked after too many wrong passwords. Reset the password to unlock it: choose “Forgot your password?”.',
+    'Too many wrong passwords for this account from browsers it has not used. Try again in an hour, sign in from a browser you have used before, or reset the password: choose “Forgot your password?”.',
   transitionToSecondary: '{domain} no longer signs you in itself. Enter your Persona password for {email}.',
 
   newAccountFor: 'Create a Persona account for {email}: choose a password.',

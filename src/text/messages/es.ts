@@ -34,7 +34,7 @@ export const dialogEs: DialogMessages = {
   passwordMissing: 'Escribe tu contraseña.',
   passwordWrong: 'Esa contraseña no es correcta. Revísala y vuelve a intentarlo.',
   accountLocked:
-    'Esta cuenta está bloqueada tras demasiadas contraseñas incorrectas. Restablece la contraseña para desbloquearla: elige «¿Olvidaste tu contraseña?».',
+    'Demasiadas contraseñas incorrectas para esta cuenta desde navegadores que no conoce. Vuelve a intentarlo en una hora, inicia sesión desde un navegador que ya hayas usado o restablece la contraseña: elige «¿Olvidaste tu contraseña?».',
   transitionToSecondary:
     '{domain} ya no inicia tu sesión por sí mismo. Escribe tu contraseña de Persona para {email}.',
   newAccountFor: 'Crea una cuenta de Persona para {email}: elige una contraseña.',

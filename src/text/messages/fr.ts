@@ -34,7 +34,7 @@ export const dialogFr: DialogMessages = {
   passwordMissing: 'Saisissez votre mot de passe.',
   passwordWrong: 'Ce mot de passe n’est pas le bon. Vérifiez-le et réessayez.',
   accountLocked:
-    'Ce compte est bloqué après trop de mots de passe erronés. Réinitialisez le mot de passe pour le débloquer : choisissez « Mot de passe oublié ? ».',
+    'Trop de mots de passe erronés pour ce compte depuis des navigateurs qu’il ne connaît pas. Réessayez dans une heure, connectez-vous depuis un navigateur déjà utilisé ou réinitialisez le mot de passe : choisissez « Mot de passe oublié ? ».',
   transitionToSecondary:
     '{domain} ne vous connecte plus lui-même. Saisissez votre mot de passe Persona pour {email}.',
   newAccountFor: 'Créez un compte Persona pour {email} : choisissez un mot de passe.',

@@ -33,7 +33,7 @@ export const dialogPtBR: DialogMessages = {
   passwordMissing: 'Digite sua senha.',
   passwordWrong: 'Essa senha não está certa. Confira e tente de novo.',
   accountLocked:
-    'Esta conta foi bloqueada após muitas senhas erradas. Redefina a senha para desbloqueá-la: escolha “Esqueceu sua senha?”.',
+    'Senhas erradas demais para esta conta em navegadores que ela não conhece. Tente de novo em uma hora, entre por um navegador que você já usou ou redefina a senha: escolha “Esqueceu sua senha?”.',
   transitionToSecondary:
     '{domain} não faz mais seu login por conta própria. Digite sua senha do Persona para {email}.',
   newAccountFor: 'Crie uma conta do Persona para {email}: escolha uma senha.',
