@@ -186,7 +186,7 @@ export const pagesDe: PagesMessages = {
     'Wir haben eine E-Mail an {email} gesendet. Öffnen Sie den Link darin, um abzuschließen; diese Seite aktualisiert sich von selbst.',
   mailDoneSignIn: 'Erledigt. Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an.',
   accountLocked:
-    'Dieses Konto ist nach zu vielen falschen Passwörtern gesperrt. Setzen Sie das Passwort im Anmeldefenster einer Website zurück, um es zu entsperren.',
+    'Zu viele falsche Passwörter für dieses Konto aus Browsern, die es nicht kennt. Versuchen Sie es in einer Stunde erneut, melden Sie sich in einem Browser an, den Sie schon benutzt haben, oder setzen Sie das Passwort zurück („Passwort vergessen?“).',
   noEmails: 'Dieses Konto hat keine E-Mail-Adresse.',
   remove: 'Entfernen',
   removeLabel: '{email} entfernen',

@@ -183,7 +183,7 @@ export const pagesEs: PagesMessages = {
     'Hemos enviado un correo a {email}. Abre el enlace que contiene para terminar; esta página se actualiza sola.',
   mailDoneSignIn: 'Hecho. Inicia sesión con tu dirección de correo y tu contraseña.',
   accountLocked:
-    'Esta cuenta está bloqueada tras demasiadas contraseñas incorrectas. Restablece la contraseña desde la ventana de inicio de sesión de un sitio para desbloquearla.',
+    'Demasiadas contraseñas incorrectas para esta cuenta desde navegadores que no conoce. Vuelve a intentarlo en una hora, inicia sesión desde un navegador que ya hayas usado o restablece la contraseña («¿Olvidaste tu contraseña?»).',
   noEmails: 'Esta cuenta no tiene ninguna dirección de correo.',
   remove: 'Quitar',
   removeLabel: 'Quitar {email}',

@@ -185,7 +185,7 @@ export const pagesFr: PagesMessages = {
     'Nous avons envoyé un e-mail à {email}. Ouvrez le lien qu’il contient pour terminer ; cette page se met à jour d’elle-même.',
   mailDoneSignIn: 'C’est fait. Connectez-vous avec votre adresse e-mail et votre mot de passe.',
   accountLocked:
-    'Ce compte est bloqué après trop de mots de passe erronés. Réinitialisez le mot de passe depuis la fenêtre de connexion d’un site pour le débloquer.',
+    'Trop de mots de passe erronés pour ce compte depuis des navigateurs qu’il ne connaît pas. Réessayez dans une heure, connectez-vous depuis un navigateur déjà utilisé ou réinitialisez le mot de passe (« Mot de passe oublié ? »).',
   noEmails: 'Ce compte n’a aucune adresse e-mail.',
   remove: 'Retirer',
   removeLabel: 'Retirer {email}',

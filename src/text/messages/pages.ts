@@ -101,7 +101,7 @@ export const pagesEn = {
   signUpSent: 'We sent an email to {email}. Open the link in it to finish; this page updates by itself.',
   mailDoneSignIn: 'Done. Sign in with your email address and password.',
   accountLocked:
-    'This account is locked after too many wrong passwords. Reset the password from a site’s sign-in window to unlock it.',
+    'Too many wrong passwords for this account from browsers it has not used. Try again in an hour, sign in from a browser you have used before, or reset the password (“Forgot your password?”).',
   noEmails: 'This account has no email address.',
   remove: 'Remove',
   removeLabel: 'Remove {email}',

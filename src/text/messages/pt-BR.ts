@@ -176,7 +176,7 @@ export const pagesPtBR: PagesMessages = {
     'Enviamos um e-mail para {email}. Abra o link nele para concluir; esta página se atualiza sozinha.',
   mailDoneSignIn: 'Pronto. Entre com seu endereço de e-mail e sua senha.',
   accountLocked:
-    'Esta conta foi bloqueada após muitas senhas erradas. Redefina a senha pela janela de login de um site para desbloqueá-la.',
+    'Senhas erradas demais para esta conta em navegadores que ela não conhece. Tente de novo em uma hora, entre por um navegador que você já usou ou redefina a senha (“Esqueceu sua senha?”).',
   noEmails: 'Esta conta não tem endereço de e-mail.',
   remove: 'Remover',
   removeLabel: 'Remover {email}',
