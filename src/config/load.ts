@@ -3,7 +3,7 @@
  * start. Errors name the setting and where its bad value came from, never the value of a secret.
  */
 import { readFileSync } from 'node:fs';
-import { EXAMPLES, TIERS } from '../topology/index.ts';
+import { EXAMPLES, localOrigin, TIERS } from '../topology/index.ts';
 import {
   PORT_SETTINGS,
   settings,
@@ -147,11 +147,7 @@ function resolve(given: GivenConfig): Config {
   }
   const resolved = { ...given, ...ports } as Config;
   if (resolved.publicUrl !== '') return resolved;
-  const host = given.host === '0.0.0.0' || given.host === '::' ? '127.0.0.1' : given.host;
-  return {
-    ...resolved,
-    publicUrl: `http://${host.includes(':') ? `[${host}]` : host}:${resolved.routerPort}`,
-  };
+  return { ...resolved, publicUrl: localOrigin(given.host, resolved.routerPort) };
 }
 
 /** The configuration with secrets masked, for logs and `persona config`. */
