@@ -5,6 +5,7 @@
  * independent sites that share no code or secrets with the identity service.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { cookieValue } from '../http/cookies.ts';
 
 export interface SignedCookie {
   readonly name: string;
@@ -23,15 +24,6 @@ export interface SignedCookieOptions {
   readonly maxAgeMs: number;
   /** For tests; default 32 random bytes. */
   readonly secret?: Buffer;
-}
-
-/** The value of cookie `name` in a Cookie header (the first one, as browsers send the most specific first). */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 export function createSignedCookie(options: SignedCookieOptions): SignedCookie {

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionCodec } from './session.ts';
+import { cookieValue } from '../http/cookies.ts';
 
 export const DEVICE_COOKIE_NAME = 'persona_device';
 export const DEVICE_COOKIE_PATH = '/wsapi/authenticate_user';
@@ -25,15 +26,6 @@ export interface DeviceCookies {
   read(cookieHeader: string | undefined, now: number): Device | undefined;
   /** The Set-Cookie value after `userId` signed in: the same device (or a new one) naming it first. */
   issue(device: Device | undefined, userId: number, now: number): string;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 export function createDeviceCookies(

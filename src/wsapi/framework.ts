@@ -9,14 +9,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TierFastify } from '../http/app.ts';
 import { DatabaseUnavailableError, StorageError } from '../db/read.ts';
 import { ServiceError } from '../http/errors.ts';
+import { cookieValue } from '../http/cookies.ts';
 import type { Tier } from '../http/tier-auth.ts';
-import {
-  operations,
-  type ArgsOf,
-  type Operation,
-  type OperationName,
-  type ResponseOf,
-} from './catalogue.ts';
+import { operations, type ArgsOf, type Operation, type OperationName, type ResponseOf } from './catalogue.ts';
 import {
   REVOCATION_MARGIN_MS,
   newSessionId,
@@ -49,7 +44,9 @@ export interface WsapiContext<N extends OperationName = OperationName> {
  * A handler returns its op's declared answer (a JSON object, or the text of a text op), or nothing after
  * answering through `reply` itself (a status other than 200).
  */
-export type WsapiHandler<N extends OperationName> = (ctx: WsapiContext<N>) => Promise<ResponseOf<N> | undefined>;
+export type WsapiHandler<N extends OperationName> = (
+  ctx: WsapiContext<N>,
+) => Promise<ResponseOf<N> | undefined>;
 
 /** Handlers by op name, each typed by its op's declaration. */
 export type WsapiHandlers = { readonly [N in OperationName]?: WsapiHandler<N> };
@@ -86,15 +83,6 @@ export interface SessionRevocation {
 
 const bad = (reason: string) => new ServiceError('bad-request', reason);
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -119,11 +107,7 @@ interface SessionState {
 }
 
 /** Registers the given handlers as `/wsapi/<op>` routes with the framework rules around them. */
-export function registerWsapi(
-  app: TierFastify,
-  deps: WsapiDeps,
-  handlers: WsapiHandlers,
-): void {
+export function registerWsapi(app: TierFastify, deps: WsapiDeps, handlers: WsapiHandlers): void {
   const clock = deps.now ?? Date.now;
   const states = new WeakMap<FastifyRequest, SessionState>();
 

@@ -6,42 +6,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDiscovery } from '../../src/browserid/discovery.ts';
 import { BrowserIdError } from '../../src/browserid/errors.ts';
 import { generateKeypair } from '../../src/browserid/keys.ts';
 import { supportDocumentFor } from '../../src/browserid/support-document.ts';
-import { missing, onPath } from '../helpers/components.ts';
+import { missing } from '../helpers/components.ts';
 import { hang, makeTestPki, startIdpServer, type IdpServer, type TestPki } from '../helpers/idp-servers.ts';
-import { freePort, startSquid, type Squid } from '../helpers/squid.ts';
+import { PORT_443, SQUID, freePort, startSquid, type Squid } from '../helpers/squid.ts';
 
 const DOMAINS = ['idp.test', 'a.test', 'slow.test', 'fast.test'];
 
-/** Binding port 443 needs root (or CAP_NET_BIND_SERVICE); try it rather than guess. */
-async function canBind443(): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    // In use is fine: only a refusal of permission means we cannot.
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      resolve(err.code !== 'EACCES');
-    });
-    server.listen(443, `127.${randomInt(100, 250)}.${randomInt(0, 256)}.${randomInt(1, 250)}`, () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-const skip =
-  (await missing({ name: 'squid', install: 'apt-get install squid', present: () => onPath('squid') })) ??
-  (await missing({
-    name: 'permission to listen on port 443 (the IdP squid tunnels to)',
-    install: 'run the suite as root, or grant node CAP_NET_BIND_SERVICE',
-    present: canBind443,
-  }));
+const skip = (await missing(SQUID)) ?? (await missing(PORT_443));
 
 let pki: TestPki;
 let idp: IdpServer;

@@ -11,14 +11,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createDiscovery, type DiscoveryFetch } from '../../src/browserid/discovery.ts';
 import { BrowserIdError } from '../../src/browserid/errors.ts';
 import { SQUID_EGRESS_ACCESS } from '../../src/browserid/egress.ts';
-import { missing, onPath } from '../helpers/components.ts';
-import { startSquid, type Squid } from '../helpers/squid.ts';
+import { missing } from '../helpers/components.ts';
+import { SQUID, startSquid, type Squid } from '../helpers/squid.ts';
 
-const skip = await missing({
-  name: 'squid',
-  install: 'apt-get install squid',
-  present: () => onPath('squid'),
-});
+const skip = await missing(SQUID);
 
 let squid: Squid;
 let trapHost: string;

@@ -5,6 +5,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { Agent } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,3 +99,34 @@ export async function startNginx(dir: string, conf: string, port: number): Promi
     },
   };
 }
+
+/**
+ * An undici Agent sending every host to the loopback address from `localAddress`, https trusting only
+ * `ca` (undici's own connector does not pass a local address on): a client of the edge from one address.
+ */
+export const edgeAgent = (ca: string | Buffer, localAddress: string): Agent =>
+  new Agent({
+    connect: (options, callback) => {
+      const https = options.protocol === 'https:';
+      const target = { host: '127.0.0.1', port: Number(options.port) || (https ? 443 : 80), localAddress };
+      const socket = https
+        ? tlsConnect({
+            ...target,
+            servername: options.servername ?? options.hostname,
+            ca,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : connect(target);
+      let answered = false;
+      const answer = (err: Error | null) => {
+        if (answered) return;
+        answered = true;
+        if (err) callback(err, null);
+        else callback(null, socket);
+      };
+      socket.once(https ? 'secureConnect' : 'connect', () => {
+        answer(null);
+      });
+      socket.once('error', answer);
+    },
+  });

@@ -7,7 +7,35 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { onPath, type Component } from './components.ts';
+
+export const SQUID: Component = {
+  name: 'squid',
+  install: 'apt-get install squid',
+  present: () => onPath('squid'),
+};
+
+/** Binding port 443 needs root (or CAP_NET_BIND_SERVICE); try it rather than guess. */
+export const PORT_443: Component = {
+  name: 'permission to listen on port 443 (the IdP squid tunnels to)',
+  install: 'run the suite as root, or grant node CAP_NET_BIND_SERVICE',
+  present: () => {
+    const server = createServer();
+    return new Promise((resolve) => {
+      // In use is fine: only a refusal of permission means we cannot.
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        resolve(err.code !== 'EACCES');
+      });
+      server.listen(443, `127.${randomInt(100, 250)}.${randomInt(0, 256)}.${randomInt(1, 250)}`, () => {
+        server.close(() => {
+          resolve(true);
+        });
+      });
+    });
+  },
+};
 
 export interface Squid {
   readonly port: number;

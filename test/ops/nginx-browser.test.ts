@@ -8,19 +8,17 @@
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { nginxConfig } from '../../src/ops/nginx.ts';
 import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../browser/chromium.ts';
 import { startTestRp, type TestRp } from '../browser/test-rp.ts';
 import { missing } from '../helpers/components.ts';
 import { makeTestPki, type TestPki } from '../helpers/idp-servers.ts';
-import { NGINX, nginxPrefix, startNginx, type Nginx } from '../helpers/nginx.ts';
+import { edgeAgent, NGINX, nginxPrefix, startNginx, type Nginx } from '../helpers/nginx.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
 import { freePort, startStack, type Stack } from '../helpers/stack.ts';
 
@@ -40,34 +38,6 @@ const spkiHash = (pem: string): string =>
   createHash('sha256')
     .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
     .digest('base64');
-
-/** Every host to loopback from `localAddress`; https trusting only the test CA. */
-const edgeAgent = (ca: string | Buffer, localAddress: string) =>
-  new Agent({
-    connect: (options, callback) => {
-      const https = options.protocol === 'https:';
-      const target = { host: '127.0.0.1', port: Number(options.port) || (https ? 443 : 80), localAddress };
-      const socket = https
-        ? tlsConnect({
-            ...target,
-            servername: options.servername ?? options.hostname,
-            ca,
-            ALPNProtocols: ['http/1.1'],
-          })
-        : netConnect(target);
-      let answered = false;
-      const answer = (err: Error | null) => {
-        if (answered) return;
-        answered = true;
-        if (err) callback(err, null);
-        else callback(null, socket);
-      };
-      socket.once(https ? 'secureConnect' : 'connect', () => {
-        answer(null);
-      });
-      socket.once('error', answer);
-    },
-  });
 
 interface LogLine {
   client: string;

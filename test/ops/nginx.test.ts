@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import Database from 'better-sqlite3';
-import { Agent, request, setGlobalDispatcher } from 'undici';
+import { request, setGlobalDispatcher } from 'undici';
 import { loadConfig } from '../../src/config/load.ts';
 import { SQLITE_FILE } from '../../src/db/config.ts';
 import { nginxConfig } from '../../src/ops/nginx.ts';
@@ -20,7 +19,7 @@ import { browser } from '../helpers/browser.ts';
 import { missing } from '../helpers/components.ts';
 import { assertionFor, PASSWORD, RP, signUp, verifyRemotely } from '../helpers/flows.ts';
 import { makeTestPki, type TestPki } from '../helpers/idp-servers.ts';
-import { NGINX, nginxPrefix, nginxTest, startNginx, type Nginx } from '../helpers/nginx.ts';
+import { edgeAgent, NGINX, nginxPrefix, nginxTest, startNginx, type Nginx } from '../helpers/nginx.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
 import { freePort, startStack, type Stack } from '../helpers/stack.ts';
 
@@ -37,36 +36,7 @@ let httpsPort: number;
 let httpPort: number;
 let base: string;
 
-/**
- * Sends every host to the loopback address from `localAddress`, trusting the test CA (undici's own
- * connector does not pass a local address on).
- */
-const agentFrom = (localAddress: string) =>
-  new Agent({
-    connect: (options, callback) => {
-      const https = options.protocol === 'https:';
-      const target = { host: '127.0.0.1', port: Number(options.port) || (https ? 443 : 80), localAddress };
-      const socket = https
-        ? tlsConnect({
-            ...target,
-            servername: options.servername ?? options.hostname,
-            ca: pki.ca,
-            ALPNProtocols: ['http/1.1'],
-          })
-        : netConnect(target);
-      let done = false;
-      const finish = (err: Error | null) => {
-        if (done) return;
-        done = true;
-        if (err) callback(err, null);
-        else callback(null, socket);
-      };
-      socket.once(https ? 'secureConnect' : 'connect', () => {
-        finish(null);
-      });
-      socket.once('error', finish);
-    },
-  });
+const agentFrom = (localAddress: string) => edgeAgent(pki.ca, localAddress);
 
 before(async () => {
   if (skip) return;

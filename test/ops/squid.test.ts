@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,31 +21,12 @@ import { generateKeypair } from '../../src/browserid/keys.ts';
 import { supportDocumentFor } from '../../src/browserid/support-document.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { EGRESS_TIERS, squidConfig } from '../../src/ops/squid.ts';
-import { missing, onPath } from '../helpers/components.ts';
+import { missing } from '../helpers/components.ts';
+import { PORT_443, SQUID } from '../helpers/squid.ts';
 import { makeTestPki, startIdpServer, type IdpServer, type TestPki } from '../helpers/idp-servers.ts';
 import { freePort, startStack, type Stack } from '../helpers/stack.ts';
 
-async function canBind443(): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      resolve(err.code !== 'EACCES');
-    });
-    server.listen(443, `127.${randomInt(100, 250)}.${randomInt(0, 256)}.${randomInt(1, 250)}`, () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-const skip =
-  (await missing({ name: 'squid', install: 'apt-get install squid', present: () => onPath('squid') })) ??
-  (await missing({
-    name: 'permission to listen on port 443 (the IdP squid tunnels to)',
-    install: 'run the suite as root, or grant node CAP_NET_BIND_SERVICE',
-    present: canBind443,
-  }));
+const skip = (await missing(SQUID)) ?? (await missing(PORT_443));
 
 const RP = 'https://rp.example';
 let pki: TestPki;
