@@ -34,6 +34,7 @@ Options:
           --interval S (default 60)  --retry S (default 15)  --attempts N (default 3)
           --interval-length S (the main configuration's, default 60)
           --main --objects FILE,... --state-dir DIR [--user U --group G]: a main nagios.cfg instead
+  alertmanager, grafana, rsyslog, kpi: monitoring (persona ops kpi --help for their options)
 `;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -45,6 +46,9 @@ const list = (value: string | undefined): string[] | undefined =>
         .filter((v) => v !== '');
 
 export async function opsCommand(args: string[]): Promise<number> {
+  const monitoring = await import('./monitoring-cli.ts');
+  if ((monitoring.MONITORING_COMMANDS as readonly string[]).includes(args[0] ?? ''))
+    return monitoring.monitoringCommand(args);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

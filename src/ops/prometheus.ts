@@ -16,6 +16,11 @@ export interface PrometheusOptions {
   readonly alertmanagers?: readonly string[];
   /** Where the runbooks are read (default the repository's docs/runbooks/). */
   readonly runbookBase?: string;
+  /**
+   * How long an alert's condition must hold before it fires, by alert name, in place of its own `for`
+   * (a drill with second-long intervals shortens PersonaTierDown's minute; the conditions stay as they are).
+   */
+  readonly pendingFor?: Readonly<Record<string, string>>;
 }
 
 // ---- a small YAML writer: mappings, sequences and JSON-quoted scalars (valid YAML) -------------------
@@ -239,6 +244,8 @@ export const ALERTS: readonly AlertRule[] = [
 
 export function rulesYaml(options: PrometheusOptions = {}): Yaml {
   const runbooks = options.runbookBase ?? 'docs/runbooks/';
+  for (const name of Object.keys(options.pendingFor ?? {}))
+    if (!ALERTS.some((a) => a.alert === name)) throw new Error(`pendingFor: no alert named ${name}`);
   return {
     groups: [
       { name: 'persona-recording', rules: RECORDING_RULES.map((r) => ({ record: r.record, expr: r.expr })) },
@@ -247,7 +254,7 @@ export function rulesYaml(options: PrometheusOptions = {}): Yaml {
         rules: ALERTS.map((a) => ({
           alert: a.alert,
           expr: a.expr,
-          for: a.for,
+          for: options.pendingFor?.[a.alert] ?? a.for,
           labels: { severity: a.severity },
           annotations: {
             summary: a.summary,
