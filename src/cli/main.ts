@@ -28,6 +28,9 @@ Commands:
   loadgen [URL] --users N --duration D | --find-capacity
                                       Persona's active users against a deployment: the capacity,
                                       latency percentiles, an HTML report (docs/loadgen.md)
+  db cluster start|stop|status|url    a local MariaDB Galera cluster behind HAProxy (docs/database-ha.md)
+  drill database [--short]            kill -9 database nodes and HAProxy under write load; counts lost
+                                      acknowledged writes, failures, time to recover (docs/database-ha.md)
   help, --help                        this text; every command takes --help
   --version                           the version
 
@@ -291,6 +294,15 @@ export async function main(argv: string[]): Promise<number> {
       // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
       const { opsCommand } = await import('../ops/index.ts');
       return opsCommand(rest);
+    }
+    case 'db': {
+      // The local Galera cluster (docs/database-ha.md); loaded only for this command.
+      const { dbCommand } = await import('../db/cluster/cli.ts');
+      return dbCommand(rest);
+    }
+    case 'drill': {
+      const { drillCommand } = await import('../drill/cli.ts');
+      return drillCommand(rest);
     }
     case 'check': {
       // The nagios plugin (docs/monitoring.md); loaded only for this command.

@@ -326,6 +326,20 @@ export const settings = {
     'example.domain',
     'mail domain the example primary identity provider speaks for',
   ),
+  dbClusterPortBase: setting(
+    'PERSONA_DB_CLUSTER_PORT_BASE',
+    'int',
+    port,
+    3310,
+    'Galera cluster (docs/database-ha.md): HAProxy writes on this port, reads on +10; node i listens on +i, its group, IST, SST and clustercheck ports on +1260+i, +1270+i, +1280+i, +5890+i (src/topology/database.ts)',
+  ),
+  dbClusterHosts: setting(
+    'PERSONA_DB_CLUSTER_HOSTS',
+    'list',
+    z.array(z.string().regex(/^[0-9A-Za-z.:-]+$/)).min(1).max(9),
+    ['127.0.0.1', '127.0.0.1', '127.0.0.1'],
+    'Galera node addresses in order (n1, n2…; n1 bootstraps and is the first writer), for `persona db cluster` and `persona ops galera|haproxy`',
+  ),
   logLevel: setting(
     'PERSONA_LOG_LEVEL',
     'string',

@@ -15,6 +15,9 @@ Writes a configuration generated from the topology (src/topology) and the settin
   nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
   prometheus  the scrape configuration (--rules: the recording and alert rules) (docs/monitoring.md)
   nagios  nagios4 objects: hosts and services per tier instance and the front door (docs/monitoring.md)
+  galera  each Galera node's my.cnf (--node n1 for one; --dir DIR: the node directories' parent)
+  haproxy  HAProxy in front of the Galera nodes: one writer, the others backup, reads on all
+          (--state-dir DIR: pid file and admin socket) (docs/database-ha.md)
 
 Options:
   --out FILE           write there (default stdout)
@@ -79,11 +82,13 @@ export async function opsCommand(args: string[]): Promise<number> {
       objects: { type: 'string' },
       user: { type: 'string' },
       group: { type: 'string' },
+      node: { type: 'string' },
+      dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const what = positionals[0];
-  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus', 'nagios'];
+  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus', 'nagios', 'galera', 'haproxy'];
   if (values.help || !known.includes(what ?? '') || positionals.length > 1) {
     (values.help ? process.stdout : process.stderr).write(OPS_HELP);
     return values.help ? 0 : 2;
@@ -130,6 +135,14 @@ export async function opsCommand(args: string[]): Promise<number> {
           ...seconds(values.attempts, 'maxAttempts'),
           ...seconds(values['interval-length'], 'intervalLength'),
         });
+  } else if (what === 'galera' || what === 'haproxy') {
+    const { clusterOpsText } = await import('../db/cluster/ops.ts');
+    text = clusterOpsText(what, config, {
+      dir: values.dir ?? '/var/lib/persona-galera',
+      stateDir: values['state-dir'] ?? '/run/persona-haproxy',
+      ...(values.node !== undefined ? { node: values.node } : {}),
+      ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    });
   } else if (what === 'matrix') {
     const { allowMatrix } = await import('./matrix.ts');
     text = `${JSON.stringify(allowMatrix(config), null, 2)}\n`;
