@@ -23,6 +23,7 @@ Commands:
                                       the secret key file gets mode 0600
   ops nginx|squid [--out FILE]        write the edge (nginx) or egress proxy (squid) configuration
                                       generated from the topology (docs/edge.md)
+  ops systemd [--out DIR]             one systemd unit per tier, sandboxed (docs/provisioning.md)
   check <tier|url> [--check NAME]     a nagios plugin: heartbeat, deep, verify, support, cert, db
                                       (exit 0/1/2/3 with perfdata; docs/monitoring.md)
   loadgen [URL] --users N --duration D | --find-capacity
@@ -291,6 +292,11 @@ export async function main(argv: string[]): Promise<number> {
       return loadgenCommand(rest);
     }
     case 'ops': {
+      if (rest[0] === 'systemd') {
+        // One unit per tier (docs/provisioning.md); needs no configuration.
+        const { systemdCommand } = await import('../ops/systemd.ts');
+        return systemdCommand(rest.slice(1));
+      }
       // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
       const { opsCommand } = await import('../ops/index.ts');
       return opsCommand(rest);
