@@ -15,6 +15,9 @@ Usage:
 Commands:
   start                               the whole local stack: every tier as its own process,
                                       data, keys and the SQLite database made on first run
+  start --regions N [--database galera]
+                                      N regions on their own addresses, PowerDNS between them
+                                      (docs/regions.md)
   serve <tier> [--instance N]         one tier: ${RUNNING_TIERS.join(', ')};
                                       or examples, example-site, example-primary (development)
   migrate [--status]                  create or update the database schema (PERSONA_DATABASE_URL)
@@ -170,6 +173,11 @@ async function startCommand(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(START_HELP);
     return 0;
+  }
+  if (args.some((a) => a === '--regions' || a.startsWith('--regions='))) {
+    // Several regions with DNS between them (docs/regions.md); loaded only for this form.
+    const { startRegionsCommand } = await import('../regions/cli.ts');
+    return startRegionsCommand(args, SERVE_COMMAND);
   }
   if (args.length > 0) {
     process.stderr.write(`persona start: unexpected ${args.join(' ')}\n\n${START_HELP}`);

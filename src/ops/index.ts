@@ -15,6 +15,9 @@ Writes a configuration generated from the topology (src/topology) and the settin
   nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
   prometheus  the scrape configuration (--rules: the recording and alert rules) (docs/monitoring.md)
   nagios  nagios4 objects: hosts and services per tier instance and the front door (docs/monitoring.md)
+  dns     PowerDNS for the service's name across regions (LUA ifurlup records on each region's
+          /__heartbeat__): --state-dir DIR writes pdns.conf, named.conf and the zone there, else
+          prints the zone; --regions N (default 2), --listen ADDR:PORT (docs/regions.md)
   galera  each Galera node's my.cnf (--node n1 for one; --dir DIR: the node directories' parent)
   haproxy  HAProxy in front of the Galera nodes: one writer, the others backup, reads on all
           (--state-dir DIR: pid file and admin socket) (docs/database-ha.md)
@@ -84,11 +87,12 @@ export async function opsCommand(args: string[]): Promise<number> {
       group: { type: 'string' },
       node: { type: 'string' },
       dir: { type: 'string' },
+      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const what = positionals[0];
-  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus', 'nagios', 'galera', 'haproxy'];
+  const known = ['nginx', 'squid', 'matrix', 'nftables', 'prometheus', 'nagios', 'galera', 'haproxy', 'dns'];
   if (values.help || !known.includes(what ?? '') || positionals.length > 1) {
     (values.help ? process.stdout : process.stderr).write(OPS_HELP);
     return values.help ? 0 : 2;
@@ -141,6 +145,13 @@ export async function opsCommand(args: string[]): Promise<number> {
       dir: values.dir ?? '/var/lib/persona-galera',
       stateDir: values['state-dir'] ?? '/run/persona-haproxy',
       ...(values.node !== undefined ? { node: values.node } : {}),
+      ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    });
+  } else if (what === 'dns') {
+    const { dnsOpsText } = await import('./dns.ts');
+    text = dnsOpsText(config, {
+      ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}),
+      ...(values.regions !== undefined ? { regions: values.regions } : {}),
       ...(values.listen !== undefined ? { listen: values.listen } : {}),
     });
   } else if (what === 'matrix') {
