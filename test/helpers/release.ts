@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..', '..');
 /** What `npm pack` reads from the tree: the package, its build inputs and the scripts the build runs. */
 const STAGED = ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'scripts', 'src'];
 
@@ -47,16 +47,16 @@ export function packRelease(): Release {
   return { dir, tarball, prebuilds, files };
 }
 
+/** The package.json of an installing host: it approves the native addons' install scripts (npm 11). */
+export const HOST_PACKAGE = { private: true, allowScripts: { bcrypt: true, 'better-sqlite3': true } };
+
 /**
  * Installs the release into `into` as a fleet host does (docs/provisioning.md): an empty project that
  * approves the install scripts of the native addons, `npm install --omit=dev` of the tarball.
  */
 export function installRelease(release: Release, into: string): string {
   mkdirSync(into, { recursive: true });
-  writeFileSync(
-    join(into, 'package.json'),
-    `${JSON.stringify({ private: true, allowScripts: { bcrypt: true, 'better-sqlite3': true } }, null, 2)}\n`,
-  );
+  writeFileSync(join(into, 'package.json'), `${JSON.stringify(HOST_PACKAGE)}\n`);
   run(
     'npm',
     [

@@ -5,16 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { ensureLayout, layoutOf } from '../../src/cli/layout.ts';
 import { runsJitless } from '../../src/ops/systemd.ts';
-import { type Tier } from '../../src/topology/index.ts';
+import { RUNNING_TIERS, type Tier } from '../../src/topology/index.ts';
 import { assertionFor, signUp, verifyRemotely } from '../helpers/flows.ts';
-import { installRelease, packRelease, type Release } from '../helpers/release.ts';
+import { HOST_PACKAGE, installRelease, packRelease, ROOT, type Release } from '../helpers/release.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
 import { freePort } from '../helpers/stack.ts';
 
@@ -183,5 +183,49 @@ describe('the installed release signs someone in', () => {
     const verified = await verifyRemotely(base, backed);
     assert.equal(verified.status, 'okay', JSON.stringify(verified));
     assert.equal(verified.email, email);
+  });
+});
+
+/**
+ * The Containerfile cannot be built here (no container daemon, no registry): what can be checked is that
+ * it copies what the tree has, installs the release as the test above does, and runs a file the tarball has.
+ */
+describe('the Containerfile', () => {
+  const text = readFileSync(join(ROOT, 'Containerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const lines = text.split('\n').filter((line) => !line.startsWith('#'));
+  const stages = text.split(/^FROM /m).slice(1);
+
+  test('two stages; the second runs as a user of its own, not root', () => {
+    assert.equal(stages.length, 2);
+    const run = stages[1] ?? '';
+    assert.match(run, /^USER persona$/m);
+    assert.ok(!/^USER root/m.test(run));
+    assert.match(run, /useradd --system/);
+  });
+
+  test('every source it copies is in the tree', () => {
+    for (const line of lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from='))) {
+      const sources = line.split(/\s+/).slice(1, -1);
+      for (const source of sources) assert.ok(existsSync(join(ROOT, source)), `${source} (${line})`);
+    }
+  });
+
+  test('installs the release as the install test does, and runs a file the tarball has, the tier its command', () => {
+    const run = stages[1] ?? '';
+    assert.ok(
+      run.includes(`'${JSON.stringify(HOST_PACKAGE)}'`),
+      'the host package.json differs from the tested one',
+    );
+    assert.match(run, /npm_config_better_sqlite3_local_prebuilds=\/tmp\/release\/prebuilds/);
+    assert.match(run, /npm install --omit=dev/);
+    const entrypoint = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(run)?.[1] ?? '[]') as string[];
+    const script = entrypoint.find((arg) => arg.includes('/node_modules/persona-ts/'));
+    assert.ok(script, 'the entrypoint runs the installed package');
+    const inPackage = script.split('/node_modules/persona-ts/')[1] ?? '';
+    assert.ok(release.files.includes(inPackage), `${inPackage} is not in the tarball`);
+    assert.equal(entrypoint.at(-1), 'serve');
+    const tier = JSON.parse(/^CMD (.*)$/m.exec(run)?.[1] ?? '[]') as string[];
+    assert.equal(tier.length, 1);
+    assert.ok(RUNNING_TIERS.includes(tier[0] as Tier));
   });
 });
