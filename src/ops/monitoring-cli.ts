@@ -53,7 +53,7 @@ export async function monitoringCommand(args: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [what] = positionals;
+  const [what, ...files] = positionals;
   if (values.help) {
     process.stdout.write(MONITORING_HELP);
     return 0;
@@ -87,6 +87,24 @@ export async function monitoringCommand(args: string[]): Promise<number> {
       return 0;
     }
     text = `${JSON.stringify(dashboards[0]?.json, null, 2)}\n`;
+  } else if (what === 'rsyslog') {
+    const { rsyslogConfig } = await import('./rsyslog.ts');
+    const role = values.role;
+    if (role !== 'tier' && role !== 'collector') throw new Error('rsyslog: --role tier or --role collector');
+    if (values.collector === undefined) throw new Error('rsyslog: --collector HOST:PORT is needed');
+    text = rsyslogConfig({
+      role,
+      collector: values.collector,
+      spoolDir: values['spool-dir'] ?? '/var/spool/persona-rsyslog',
+      logDir: values['log-dir'] ?? '/var/log/persona',
+      archiveDir: values['archive-dir'] ?? '/var/log/persona-collected',
+    });
+  } else if (what === 'kpi' && files.length > 0) {
+    const { formatSummary, linesOf, summarise } = await import('./kpi.ts');
+    const lines: string[] = [];
+    for (const file of files) for await (const line of linesOf(file)) lines.push(line);
+    const summary = summarise(lines);
+    text = values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary);
   } else {
     process.stderr.write(MONITORING_HELP);
     return 2;

@@ -11,6 +11,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** A child that exits with this code hit a problem restarting cannot fix (a port taken, a bad setting). */
@@ -35,6 +37,11 @@ export interface SupervisorOptions {
   readonly restartDelayMs?: number;
   /** How long readiness waits for the stack (default 150 s: a busy machine starts slowly). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Also append each process's own lines, as written (pino JSON), to `<logDir>/<name>.log` (`webhead#2`
+   * as `webhead-2.log`): the files a log shipper reads (`persona ops rsyslog`, docs/monitoring.md).
+   */
+  readonly logDir?: string;
 }
 
 export interface Supervisor {
@@ -102,6 +109,18 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const children = new Map<string, ChildProcess>();
   const restartCounts = new Map<string, number>();
   const listening = new Set<string>();
+  const logFiles = new Map<string, WriteStream>();
+  const logFileOf = (name: string): WriteStream | undefined => {
+    if (options.logDir === undefined) return undefined;
+    let file = logFiles.get(name);
+    if (!file) {
+      file = createWriteStream(join(options.logDir, `${name.replace(/[^A-Za-z0-9_-]/g, '-')}.log`), {
+        flags: 'a',
+      });
+      logFiles.set(name, file);
+    }
+    return file;
+  };
   let stopping = false;
   // Read through a function: `stop()` sets it from outside the loops that test it (tsc cannot see that).
   const isStopping = () => stopping;
@@ -121,11 +140,13 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     children.set(proc.name, child);
     const startedAt = Date.now();
     let lastLines: string[] = [];
+    const logFile = logFileOf(proc.name);
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
         lastLines = [...lastLines.slice(-4), line];
         out(formatLogLine(proc.name, line));
+        logFile?.write(`${line}\n`);
       });
     }
     child.on('message', (message: unknown) => {
@@ -206,6 +227,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
           }),
       );
       await Promise.all(exits);
+      await Promise.all([...logFiles.values()].map((f) => new Promise((resolve) => f.end(resolve))));
     },
   };
 }

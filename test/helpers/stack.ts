@@ -52,6 +52,8 @@ export interface StackOptions {
   readonly restartDelayMs?: number;
   /** Also run the example site and the example primary (as `persona start` does in development). */
   readonly examples?: boolean;
+  /** Each process's JSON lines also go to `<logDir>/<name>.log` (the supervisor's logDir). */
+  readonly logDir?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -109,6 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     serveCommand: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'],
     out: (line) => logs.push(line),
     ...(options.restartDelayMs !== undefined ? { restartDelayMs: options.restartDelayMs } : {}),
+    ...(options.logDir !== undefined ? { logDir: options.logDir } : {}),
   });
   try {
     await supervisor.ready;

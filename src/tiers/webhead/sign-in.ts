@@ -74,11 +74,17 @@ export function signInHandlers(rt: Runtime): HandlersOf<'authenticate_user' | 'a
     }
     if (result.kind === 'refused') {
       const { outcome, reason, userId } = result;
-      if (outcome === 'mismatch')
-        ctx.request.log.info(
-          { event: 'signin_failed', userid: userId, device: device !== undefined },
-          'wrong password',
-        );
+      // Every refusal, by why (wrong password, no such user, no password): the KPI summary counts them.
+      ctx.request.log.info(
+        {
+          event: 'signin_failed',
+          method: 'password',
+          reason: outcome,
+          userid: userId,
+          device: device !== undefined,
+        },
+        reason,
+      );
       rt.signIns.inc({ outcome });
       return { success: false, reason };
     }
@@ -117,7 +123,10 @@ export function signInHandlers(rt: Runtime): HandlersOf<'authenticate_user' | 'a
         return { success: false, reason: 'internal error while verifying' };
       }
       rt.signIns.inc({ outcome: 'bad_assertion' });
-      ctx.request.log.info({ event: 'signin_failed', method: 'assertion', code: err.code }, err.message);
+      ctx.request.log.info(
+        { event: 'signin_failed', method: 'assertion', reason: err.code, code: err.code },
+        err.message,
+      );
       return { success: false, reason: err.message };
     }
 
