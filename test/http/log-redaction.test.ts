@@ -59,3 +59,15 @@ test('a tier app logs no query string, whatever the outcome of the request', asy
   assert.ok(lines.length >= 4, all);
   assert.ok(!all.includes(SECRET), all);
 });
+
+test('log lines naming a password have it redacted, at the top level too', () => {
+  const { lines, stream } = capture();
+  const logger = createLogger('webhead', 'debug', stream);
+  logger.info({ pass: SECRET }, 'top level');
+  logger.info({ password: SECRET, oldpass: SECRET, newpass: SECRET }, 'top level, other names');
+  logger.info({ args: { pass: SECRET, email: 'a@example.com' } }, 'nested');
+  const all = lines.join('');
+  assert.equal(lines.length, 3);
+  assert.ok(!all.includes(SECRET), all);
+  assert.match(all, /"pass":"\[redacted\]"/);
+});
