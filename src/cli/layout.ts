@@ -1,11 +1,12 @@
 /**
  * Where a deployment keeps its files, under PERSONA_DATA_DIR, and the first-run setup that creates them:
- * the domain keypair, the tiers' signing keys and the cookie secret (each secret 0600).
+ * the domain keypair, the tiers' signing keys, the tier CA and the cookie secret (each secret 0600).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/settings.ts';
 import { ensureTierKeys, tierKeyDir } from '../http/tier-auth.ts';
+import { ensureTierTls, tierTlsDir } from '../http/tier-tls.ts';
 import { generateCookieSecret } from '../wsapi/session.ts';
 import { generateDomainKeys, KEY_FILES } from './keys.ts';
 
@@ -42,6 +43,8 @@ export function ensureLayout(layout: Layout): string[] {
   }
   if (!existsSync(join(layout.tierKeysDir, 'router.key'))) created.push('tier keys');
   ensureTierKeys(layout.tierKeysDir);
+  // The edge's credential (docs/edge.md): made with the pair keys, used once PERSONA_EDGE_LISTENERS is on.
+  if (ensureTierTls(tierTlsDir(layout.tierKeysDir))) created.push('tier CA');
   if (!existsSync(layout.cookieSecret)) {
     writeFileSync(layout.cookieSecret, `${generateCookieSecret()}\n`, { mode: 0o600, flag: 'wx' });
     created.push('cookie secret');

@@ -13,6 +13,8 @@ import { loadCalleeKey, loadCallerKeys } from '../http/tier-auth.ts';
 import type { Upstream } from '../http/upstream.ts';
 import {
   deploymentOf,
+  EDGE,
+  edgeMayCall,
   instancePort,
   instancesOf,
   portSettingOf,
@@ -240,6 +242,21 @@ async function buildDatabaseTier(
   };
 }
 
+/** With PERSONA_EDGE_LISTENERS, a tier the edge calls also answers it over mutual TLS (docs/edge.md). */
+async function edgeListenerFor(tier: Tier, config: Config, layout: Layout, tierApp: TierApp) {
+  if (!config.edgeListeners || !edgeMayCall(tier)) return undefined;
+  const [{ attachEdgeListener }, { loadEdgeListenerTls, tierTlsDir }, { route }] = await Promise.all([
+    import('../http/edge-listener.ts'),
+    import('../http/tier-tls.ts'),
+    import('../tiers/router/index.ts'),
+  ]);
+  return attachEdgeListener(tierApp, {
+    tier,
+    tls: loadEdgeListenerTls(tierTlsDir(layout.tierKeysDir), tier),
+    route: (method, url) => route(method, url, config.fakeVerification),
+  });
+}
+
 /** Builds and starts instance `instance` of `tier` on its configured address. */
 export async function serveTier(
   tier: Tier,
@@ -251,21 +268,31 @@ export async function serveTier(
   const dependencies = createDependencyMetrics();
   const { tierApp, cleanup } = await build(tier, config, layout, logger, dependencies);
   dependencies.attach(tierApp.metrics.registry);
+  const edge = await edgeListenerFor(tier, config, layout, tierApp);
   const port = instancePort(deploymentOf(config), tier, instance);
-  let url: string;
-  try {
-    url = await tierApp.app.listen({ host: config.host, port });
-  } catch (err) {
-    await cleanup();
-    throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      ? new PortTakenError(tier, config.host, port)
-      : err;
+  const listening = async (at: number, open: () => Promise<string>) => {
+    try {
+      return await open();
+    } catch (err) {
+      await tierApp.app.close();
+      await cleanup();
+      throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? new PortTakenError(tier, config.host, at)
+        : err;
+    }
+  };
+  const url = await listening(port, () => tierApp.app.listen({ host: config.host, port }));
+  if (edge) {
+    const edgePort = port === 0 ? 0 : port + EDGE.listenerPortOffset;
+    const edgeUrl = await listening(edgePort, () => edge.listen(config.host, edgePort));
+    logger.info({ event: 'edge listening', url: edgeUrl }, `${tier} listening for the edge on ${edgeUrl}`);
   }
   logger.info({ event: 'listening', url }, `${tier} listening on ${url}`);
   return {
     tierApp,
     url,
     async close() {
+      await edge?.close();
       await tierApp.app.close();
       await cleanup();
     },

@@ -131,6 +131,13 @@ export const settings = {
     '/etc/persona/tls/privkey.pem',
     'private key (PEM file) of the edge certificate, for `persona ops nginx` (the path, never the key, is in the config)',
   ),
+  edgeListeners: setting(
+    'PERSONA_EDGE_LISTENERS',
+    'bool',
+    z.boolean(),
+    false,
+    'the tiers the edge calls (webhead, dbwriter, verifier) also listen with mutual TLS at their port + 1000, for the tier CA\'s edge certificate only; `persona ops nginx` then sends each path straight to its tier pool instead of the routers (docs/edge.md)',
+  ),
   host: setting('PERSONA_HOST', 'string', z.string().min(1), '127.0.0.1', 'address the tiers listen on'),
   portBase: setting(
     'PERSONA_PORT_BASE',

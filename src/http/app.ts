@@ -20,13 +20,14 @@ import { DEADLINE_HEADER, deadlineOf, REQUEST_DEADLINE_MS, RETRY_AFTER_S, withDe
 import { monitorEventLoopLag, neverShed, type LagMonitor } from './load-shedding.ts';
 import { createMetrics, type TierMetrics } from './metrics.ts';
 import { createTierGate, type Tier } from './tier-auth.ts';
+import type { Caller } from '../topology/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The body as received, for signature checks and forwarding. */
     rawBody?: Buffer;
-    /** The calling tier, once its signature has been checked. */
-    caller?: Tier;
+    /** The calling tier once its signature has been checked, or the edge on its listener (edge-listener.ts). */
+    caller?: Caller;
     /** When this request must be answered by (ms since the epoch), SPEC §6. */
     deadline: number;
   }
@@ -104,11 +105,6 @@ export function createLogger(tier: string, level = 'info', destination?: Destina
           'req.headers.authorization',
           'req.headers["x-persona-signature"]',
           'res.headers["set-cookie"]',
-          // A password is secret at any depth a log line puts it, the top level included.
-          'pass',
-          'password',
-          'oldpass',
-          'newpass',
           '*.password',
           '*.pass',
           '*.oldpass',
@@ -143,7 +139,7 @@ function withTimeout(check: HealthCheck, ms: number): Promise<unknown> {
  * 408 too slow): the status line only. No body, because the request may be a HEAD, and its method is not
  * known at this point; nothing at all when a response has begun.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const status =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
@@ -154,6 +150,13 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     );
   socket.destroy();
 }
+
+/** Marks a connection to a tier's edge listener whose client certificate names the edge (edge-listener.ts). */
+export const EDGE_SOCKET = Symbol('persona edge connection');
+
+/** Whether a request came from the edge, on a connection its certificate was checked on. */
+export const fromEdge = (request: IncomingMessage): boolean =>
+  (request.socket as Socket & { [EDGE_SOCKET]?: boolean })[EDGE_SOCKET] === true;
 
 const isInfrastructure = (url: string): boolean => url.startsWith('/__heartbeat__') || url === '/metrics';
 
@@ -243,8 +246,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
   app.decorateRequest('deadline', 0);
   // Callback style on the hot path: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
-    // Only a signed tier call may bring its caller's deadline; the public router starts the clock.
-    const header = options.callerKeys ? request.headers[DEADLINE_HEADER] : undefined;
+    // Only a signed tier call may bring its caller's deadline; the public router (and the edge) starts the clock.
+    const header = options.callerKeys && !fromEdge(request.raw) ? request.headers[DEADLINE_HEADER] : undefined;
     const now = Date.now();
     request.deadline = deadlineOf(header, now, deadlineMs);
     if (isInfrastructure(request.url)) {
@@ -275,6 +278,12 @@ export function createTierApp(options: TierAppOptions): TierApp {
     const gate = createTierGate(options.tier as Tier, options.callerKeys);
     app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
       if (isInfrastructure(request.url)) {
+        done();
+        return;
+      }
+      // The edge proved itself once per connection, with its certificate; its paths are checked there.
+      if (fromEdge(request.raw)) {
+        request.caller = 'edge';
         done();
         return;
       }

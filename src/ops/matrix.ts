@@ -8,6 +8,8 @@ import type { Config } from '../config/settings.ts';
 import {
   CALLS,
   deploymentOf,
+  EDGE,
+  edgeListenersOf,
   instancesOf,
   RUNNING_TIERS,
   TIERS,
@@ -65,6 +67,16 @@ export function allowMatrix(config: Config): AllowRule[] {
       protocol: 'tcp',
       why: 'the edge forwards to the routers',
     },
+    // With edge listeners, the edge reaches the pools itself, on their mutual-TLS ports (docs/edge.md).
+    ...(config.edgeListeners ? EDGE.mayCall : []).map(
+      (tier): AllowRule => ({
+        from: 'edge',
+        to: tier,
+        ports: [...new Set(edgeListenersOf(deployment, tier).map((i) => i.port))],
+        protocol: 'tcp',
+        why: `the edge calls ${tier} (mutual TLS, the edge's certificate)`,
+      }),
+    ),
   ];
   for (const [caller, callee] of CALLS) {
     if (!TIERS[caller].runs || !TIERS[callee].runs) continue;

@@ -1,15 +1,26 @@
 /**
- * The TLS edge in front of the router (docs/edge.md), generated from the topology and a configuration.
+ * The TLS edge (docs/edge.md), generated from the topology and a configuration.
  *
- * nginx forwards to the router's instances, never to the tiers behind it: those answer only calls signed
- * with a per-pair tier key (SPEC §2), which the edge does not hold. So the path → tier decision stays in
- * the router (from the same PUBLIC_ROUTES and wsapi catalogue), and the edge applies per-route policy
- * from them: internal ops answer 404 here already, writes get the tighter per-address limit, `/verify`
- * its own, static assets are cached. Passive ejection at the edge covers router instances; the router's
- * own pools eject webhead, dbwriter and verifier instances (src/http/upstream.ts).
+ * With PERSONA_EDGE_LISTENERS (`to: 'tiers'`) nginx sends each path straight to its tier pool, as the
+ * router would (the topology's PUBLIC_ROUTES and the wsapi catalogue: writes to dbwriters, reads and
+ * pages to webheads, `/verify` to verifiers, internal ops 404 here). It reaches them on their edge
+ * listeners with the edge's client certificate from the tier CA (the caller `edge` in the topology),
+ * verifies each tier's certificate by name, and keeps the connections alive. Without it (`to: 'routers'`)
+ * everything goes to the router instances, which hold the pair keys. Either way: per-route limits, static
+ * caching, passive ejection of instances, request ids, the client's address set here.
  */
 import { BODY_LIMIT } from '../http/app.ts';
-import { deploymentOf, instancesOf, PUBLIC_ROUTES, type Tier } from '../topology/index.ts';
+import { DEADLINE_HEADER } from '../http/deadline.ts';
+import { HEADER, tierKeyDir } from '../http/tier-auth.ts';
+import { tierServerName, tierTlsDir, tierTlsFiles } from '../http/tier-tls.ts';
+import {
+  deploymentOf,
+  EDGE,
+  edgeListenersOf,
+  instancesOf,
+  PUBLIC_ROUTES,
+  type Tier,
+} from '../topology/index.ts';
 import { operations } from '../wsapi/catalogue.ts';
 import type { Config } from '../config/settings.ts';
 
@@ -19,6 +30,8 @@ export interface NginxOptions {
   readonly logDir: string;
   /** Plain-http port that only redirects to https (default 80). */
   readonly httpPort?: number;
+  /** The https port, when nginx is not what the public URL names (another edge behind a balancer). */
+  readonly httpsPort?: number;
   /** Address nginx listens on; default every address. */
   readonly listen?: string;
   /** The router instances, when not this configuration's local ones (a fleet). */
@@ -27,6 +40,12 @@ export interface NginxOptions {
   readonly workers?: number | 'auto';
   /** Run in the foreground (`daemon off`): under a supervisor or a test. */
   readonly foreground?: boolean;
+  /** Where requests go: the tier pools (default with PERSONA_EDGE_LISTENERS) or the routers. */
+  readonly to?: 'tiers' | 'routers';
+  /** The tier CA's files on the edge host (default the data directory's `tier-keys/tls`). */
+  readonly tierTlsDir?: string;
+  /** A tier's edge listeners, when not this configuration's local ones (a fleet). */
+  readonly tierUrls?: Readonly<Partial<Record<Tier, readonly string[]>>>;
 }
 
 /** Per client address at the edge, before anything reaches Node; the tiers' own limits live in the database. */
@@ -83,18 +102,37 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
   const publicUrl = new URL(config.publicUrl);
   if (publicUrl.protocol !== 'https:')
     throw new Error(`the edge serves https: PERSONA_PUBLIC_URL is ${config.publicUrl}`);
-  const httpsPort = Number(publicUrl.port || 443);
+  const httpsPort = options.httpsPort ?? Number(publicUrl.port || 443);
   const httpPort = options.httpPort ?? 80;
   const listen = (port: number) => (options.listen ? `${options.listen}:${port}` : String(port));
-  const routers = options.routerUrls ?? instancesOf(deploymentOf(config), 'router').map((i) => i.url);
-  if (routers.length === 0) throw new Error('no router instances to forward to');
+  const to = options.to ?? (config.edgeListeners ? 'tiers' : 'routers');
+  const deployment = deploymentOf(config);
+  // The pools nginx forwards to, by upstream name.
+  const pools = new Map<string, readonly string[]>();
+  if (to === 'routers') {
+    pools.set('persona_router', options.routerUrls ?? instancesOf(deployment, 'router').map((i) => i.url));
+  } else {
+    for (const tier of EDGE.mayCall)
+      pools.set(
+        `persona_${tier}`,
+        options.tierUrls?.[tier] ?? edgeListenersOf(deployment, tier).map((i) => i.url),
+      );
+  }
+  for (const [name, urls] of pools)
+    if (urls.length === 0) throw new Error(`no instances to forward to in ${name}`);
+  const tls = tierTlsFiles(options.tierTlsDir ?? tierTlsDir(tierKeyDir(config.dataDir)));
+  /** The proxy_pass (and, to a tier, the name its certificate must carry) for requests bound to `tier`. */
+  const passTo = (tier: Tier): string[] =>
+    to === 'routers'
+      ? ['proxy_pass http://persona_router;']
+      : [`proxy_ssl_name ${tierServerName(tier)};`, `proxy_pass https://persona_${tier};`];
   const { exact, internalOps, writeOps } = edgeRoutes();
   const wsapi = PUBLIC_ROUTES.find((r) => r.to === 'by-op')?.path ?? '/wsapi/';
   const state = (name: string) => `${options.stateDir}/${name}`;
   // proxy_pass is per location (nginx allows it nowhere else); the headers are set once for the server.
-  const limit = (zone: keyof typeof EDGE_LIMITS) => [
+  const limit = (zone: keyof typeof EDGE_LIMITS, tier: Tier) => [
     `limit_req zone=persona_${zone} burst=${EDGE_LIMITS[zone].burst} nodelay;`,
-    'proxy_pass http://persona_router;',
+    ...passTo(tier),
   ];
   // Every forwarded request: the client's address replaces whatever the client claimed (the router
   // believes X-Forwarded-For only from PERSONA_TRUSTED_PROXIES), and the edge's request id is the one
@@ -107,13 +145,29 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
     'proxy_set_header X-Forwarded-For $remote_addr;',
     'proxy_set_header X-Forwarded-Proto https;',
     'proxy_set_header X-Request-Id $request_id;',
+    // Headers only tiers may send each other: never the client's (the tiers ignore them from the edge too).
+    ...[DEADLINE_HEADER, ...Object.values(HEADER)].map((h) => `proxy_set_header ${h} "";`),
   ];
+  // To the tiers: the edge's certificate from the tier CA, theirs checked by name against it.
+  const mutualTls =
+    to === 'tiers'
+      ? [
+          `proxy_ssl_certificate ${tls.edgeCert};`,
+          `proxy_ssl_certificate_key ${tls.edgeKey};`,
+          `proxy_ssl_trusted_certificate ${tls.caCert};`,
+          'proxy_ssl_verify on;',
+          'proxy_ssl_verify_depth 1;',
+          'proxy_ssl_server_name on;',
+          'proxy_ssl_protocols TLSv1.3;',
+          'proxy_ssl_session_reuse on;',
+        ]
+      : [];
   const block = (head: string, lines: readonly string[], indent = '    ') =>
     [`${indent}${head} {`, ...lines.map((l) => `${indent}  ${l}`), `${indent}}`].join('\n');
 
   const lines = [
     '# Generated by `persona ops nginx` from src/topology and the configuration: regenerate, do not edit.',
-    `# Public origin ${publicUrl.origin}; router instances: ${routers.join(' ')}`,
+    `# Public origin ${publicUrl.origin}; forwarding to ${to === 'tiers' ? 'the tier pools (mutual TLS)' : 'the routers'}`,
     `worker_processes ${options.workers ?? 'auto'};`,
     ...(options.foreground ? ['daemon off;'] : []),
     `pid ${state('nginx.pid')};`,
@@ -162,11 +216,13 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
     `  proxy_cache_path ${state('cache')} levels=1:2 keys_zone=persona_static:10m max_size=64m inactive=1h use_temp_path=off;`,
     '',
     '  # Passive health: an instance failing max_fails times is left out for fail_timeout, then retried.',
-    '  upstream persona_router {',
-    ...routers.map((url) => `    server ${hostPort(url)} max_fails=2 fail_timeout=10s;`),
-    '    keepalive 32;',
-    '    keepalive_timeout 30s;',
-    '  }',
+    ...[...pools].flatMap(([name, urls]) => [
+      `  upstream ${name} {`,
+      ...urls.map((url) => `    server ${hostPort(url)} max_fails=2 fail_timeout=10s;`),
+      '    keepalive 32;',
+      '    keepalive_timeout 30s;',
+      '  }',
+    ]),
     '',
     '  server {',
     `    listen ${listen(httpPort)} default_server;`,
@@ -191,7 +247,8 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
     `    add_header Strict-Transport-Security "${HSTS}" always;`,
     '    limit_conn persona_conn 64;',
     ...forward.map((l) => `    ${l}`),
-    '    # A refused connection or a timeout moves the request to another router instance (a POST only',
+    ...mutualTls.map((l) => `    ${l}`),
+    '    # A refused connection or a timeout moves the request to another instance (a POST only',
     '    # when nothing was sent yet: nginx never resends a non-idempotent request).',
     '    proxy_next_upstream error timeout http_502 http_504;',
     '    proxy_next_upstream_tries 2;',
@@ -201,19 +258,20 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
     '    # Internal wsapi ops (catalogue: internal) are for tiers only: 404 here, as the router answers.',
     block(`location ~ ^${wsapi}(${internalOps.join('|')})$`, ['return 404;']),
     '    # Writes (catalogue: runs on the dbwriter): the tighter per-address limit.',
-    block(`location ~ ^${wsapi}(${writeOps.join('|')})$`, limit('write')),
-    block(`location ${wsapi}`, limit('general')),
+    block(`location ~ ^${wsapi}(${writeOps.join('|')})$`, limit('write', 'dbwriter')),
+    '    # Reads, and unknown ops (the webhead answers them as the router does).',
+    block(`location ${wsapi}`, limit('general', 'webhead')),
     ...exact.map((r) =>
       block(`location = ${r.path}`, [
         `# -> ${r.tier}`,
-        ...limit(r.tier === 'verifier' ? 'verify' : 'general'),
+        ...limit(r.tier === 'verifier' ? 'verify' : 'general', r.tier),
       ]),
     ),
     "    # The tiers' metrics are for the monitoring network, not the public.",
     block('location = /metrics', ['return 404;']),
     "    # Static assets: cached at the edge for as long as the webhead's Cache-Control says.",
     block('location ~* \\.(js|css|svg|ico|png|woff2?)$', [
-      ...limit('general'),
+      ...limit('general', 'webhead'),
       'proxy_cache persona_static;',
       'proxy_cache_methods GET HEAD;',
       'proxy_cache_key $scheme$host$uri$is_args$args;',
@@ -222,7 +280,7 @@ export function nginxConfig(config: Config, options: NginxOptions): string {
       'add_header X-Cache-Status $upstream_cache_status always;',
       `add_header Strict-Transport-Security "${HSTS}" always;`,
     ]),
-    block('location /', limit('general')),
+    block('location /', limit('general', 'webhead')),
     '  }',
     '}',
     '',

@@ -226,3 +226,33 @@ export const exampleOrigin = (
 /** The setting that moves a process's port, for messages about a port that is taken. */
 export const portSettingOf = (owner: Tier | ExampleName): string =>
   owner === 'bridge' ? 'PERSONA_PORT_BASE' : `PERSONA_${owner.toUpperCase().replace('-', '_')}_PORT`;
+
+// ---- the edge: nginx as a declared caller ------------------------------------------------------------
+
+/**
+ * The edge (nginx) is a caller too: it may call the tiers the public routes lead to (`by-op` leads to
+ * the dbwriter for writes and the webhead for reads), and only for those routes. It cannot hold a pair
+ * key, so it proves itself with a client certificate from the deployment's tier CA on a TLS listener each
+ * of these tiers opens beside its own (SPEC §2; docs/edge.md).
+ */
+export const EDGE = {
+  mayCall: [
+    ...new Set(PUBLIC_ROUTES.flatMap((r): Tier[] => (r.to === 'by-op' ? ['dbwriter', 'webhead'] : [r.to]))),
+  ].sort() as readonly Tier[],
+  /** A tier instance's edge listener is at its own port + this. */
+  listenerPortOffset: 1000,
+} as const;
+
+export type Caller = Tier | 'edge';
+
+export const edgeMayCall = (callee: Tier): boolean => EDGE.mayCall.includes(callee);
+
+/** The edge listeners of a tier's instances (https, client certificate required). */
+export const edgeListenersOf = (s: TopologySettings, tier: Tier): Instance[] =>
+  edgeMayCall(tier)
+    ? instancesOf(s, tier).map((instance) => {
+        const url = new URL(instance.url);
+        const port = instance.port === 0 ? 0 : instance.port + EDGE.listenerPortOffset;
+        return { ...instance, port, url: `https://${url.hostname}:${port}` };
+      })
+    : [];

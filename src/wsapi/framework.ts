@@ -147,7 +147,8 @@ export function registerWsapi(app: TierFastify, deps: WsapiDeps, handlers: Wsapi
       onSend: saveSession,
       handler: async (request, reply) => {
         reply.header('cache-control', 'no-cache, max-age=0');
-        if (op.internal && !(request.caller && deps.internalCallers?.includes(request.caller))) {
+        const caller = request.caller === 'edge' ? undefined : request.caller;
+        if (op.internal && !(caller && deps.internalCallers?.includes(caller))) {
           throw new ServiceError('not-found', 'no such api');
         }
         deps.onOperation?.(name);

@@ -1,9 +1,11 @@
 /**
- * The full browser journey over https through a real nginx (issue 13): Chromium on a relying party's page
- * (http://localhost, another site) opens the dialog from the https edge, makes an account, follows the
- * mail's link, and signs in again with the password; the site's server has /verify check each assertion
- * through the edge. The edge's certificate comes from a throwaway CA; Chromium trusts exactly that leaf
- * (its SPKI hash), and nginx's access log shows the browser's and the site's requests went through it.
+ * The full browser journey over https through a real nginx (issue 13) straight to the tier pools
+ * (PERSONA_EDGE_LISTENERS: nginx calls the webhead, dbwriter and verifier over mutual TLS, no router):
+ * Chromium on a relying party's page (http://localhost, another site) opens the dialog from the https
+ * edge, makes an account, follows the mail's link, and signs in again with the password; the site's
+ * server has /verify check each assertion through the edge. The edge's certificate comes from a throwaway
+ * CA; Chromium trusts exactly that leaf (its SPKI hash), and nginx's access log shows the browser's and
+ * the site's requests went through it, each to its tier's edge listener.
  */
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -14,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { nginxConfig } from '../../src/ops/nginx.ts';
+import { deploymentOf, edgeListenersOf, type Tier } from '../../src/topology/index.ts';
 import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../browser/chromium.ts';
 import { startTestRp, type TestRp } from '../browser/test-rp.ts';
 import { missing } from '../helpers/components.ts';
@@ -47,6 +50,7 @@ interface LogLine {
   protocol: string;
   tls: string;
   user_agent: string;
+  upstream: string;
 }
 
 describe('the browser journey over https through nginx', { skip }, () => {
@@ -71,6 +75,7 @@ describe('the browser journey over https through nginx', { skip }, () => {
         PERSONA_SMTP_URL: smtp.url,
         PERSONA_PUBLIC_URL: base,
         PERSONA_TRUSTED_PROXIES: '127.0.0.1',
+        PERSONA_EDGE_LISTENERS: 'true',
         PERSONA_EDGE_TLS_CERT: join(pki.dir, 'server.crt'),
         PERSONA_EDGE_TLS_KEY: join(pki.dir, 'server.key'),
       },
@@ -238,5 +243,22 @@ describe('the browser journey over https through nginx', { skip }, () => {
     assert.equal(verifies.length, 2, JSON.stringify(verifies));
     assert.ok(verifies.every((l) => l.method === 'POST' && l.status === 200 && l.client === SITE_SERVER));
     assert.ok(!nginx.accessLog().includes('token='), 'the emailed token is not in the access log');
+    // No router on the way: each request went to its own tier's edge listener, as the router would send it.
+    const listeners = (tier: Tier) =>
+      edgeListenersOf(deploymentOf(stack.config), tier).map((i) => `127.0.0.1:${i.port}`);
+    const answeredBy = (tier: Tier, method: string, path: string) =>
+      lines.filter((l) => l.method === method && l.path === path && l.status === 200).length > 0 &&
+      lines
+        .filter((l) => l.method === method && l.path === path)
+        .every((l) => listeners(tier).includes(l.upstream));
+    for (const [tier, method, path] of [
+      ['verifier', 'POST', '/verify'],
+      ['dbwriter', 'POST', '/wsapi/stage_user'],
+      ['webhead', 'POST', '/wsapi/authenticate_user'],
+      ['webhead', 'POST', '/wsapi/cert_key'],
+      ['webhead', 'GET', '/sign_in'],
+      ['webhead', 'GET', '/verify_email_address'],
+    ] as const)
+      assert.ok(answeredBy(tier, method, path), `${method} ${path} answered by the ${tier} pool`);
   });
 });

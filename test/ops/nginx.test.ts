@@ -1,8 +1,11 @@
 /**
- * The generated edge with a real nginx (issue 13): `nginx -t` passes; over https with a throwaway CA the
- * sign-up → mail → sign-in → /verify flow works through nginx; internal ops and /metrics answer 404 at the
- * edge; a client's own X-Forwarded-For changes nothing; killed webhead and router instances are ejected
- * and requests keep succeeding.
+ * The generated edge with a real nginx (issue 13), straight to the tier pools over mutual TLS
+ * (PERSONA_EDGE_LISTENERS) and, beside it, a second nginx sending everything to the routers: `nginx -t`
+ * passes; over https with a throwaway CA the sign-up → mail → sign-in → /verify flow works through nginx;
+ * internal ops and /metrics answer 404 at the edge; a client's own X-Forwarded-For changes nothing; a
+ * killed webhead instance is ejected by nginx itself, a killed router by the routers' nginx, and requests
+ * keep succeeding; a tier's edge listener refuses a client without the edge's certificate from the
+ * deployment's tier CA.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,17 +14,22 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import Database from 'better-sqlite3';
-import { request, setGlobalDispatcher } from 'undici';
+import { Agent, request, setGlobalDispatcher } from 'undici';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { loadConfig } from '../../src/config/load.ts';
 import { SQLITE_FILE } from '../../src/db/config.ts';
+import { ensureTierTls, tierServerName, tierTlsDir, tierTlsFiles } from '../../src/http/tier-tls.ts';
 import { nginxConfig } from '../../src/ops/nginx.ts';
+import { deploymentOf, edgeListenersOf, type Tier } from '../../src/topology/index.ts';
 import { browser } from '../helpers/browser.ts';
 import { missing } from '../helpers/components.ts';
 import { assertionFor, PASSWORD, RP, signUp, verifyRemotely } from '../helpers/flows.ts';
 import { makeTestPki, type TestPki } from '../helpers/idp-servers.ts';
 import { edgeAgent, NGINX, nginxPrefix, nginxTest, startNginx, type Nginx } from '../helpers/nginx.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
-import { freePort, startStack, type Stack } from '../helpers/stack.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
 
 const skip = await missing(NGINX);
 const HOST = 'persona.test';
@@ -32,17 +40,33 @@ let pki: TestPki;
 let smtp: SmtpSink;
 let stack: Stack;
 let nginx: Nginx;
+/** The second edge, in front of the routers (PERSONA_EDGE_LISTENERS aside). */
+let viaRouters: Nginx;
 let httpsPort: number;
 let httpPort: number;
 let base: string;
+let routersBase: string;
+
+/** `n` distinct free ports: held open together, so none is handed out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
 
 const agentFrom = (localAddress: string) => edgeAgent(pki.ca, localAddress);
 
 before(async () => {
   if (skip) return;
   pki = makeTestPki([HOST]);
-  [httpsPort, httpPort] = [await freePort(), await freePort()];
+  const [routersHttps = 0, routersHttp = 0] = await freePorts(4).then((ports) => {
+    [httpsPort = 0, httpPort = 0] = ports;
+    return ports.slice(2);
+  });
   base = `https://${HOST}:${httpsPort}`;
+  routersBase = `https://${HOST}:${routersHttps}`;
   setGlobalDispatcher(agentFrom(CLIENT));
   smtp = await startSmtpSink();
   stack = await startStack({
@@ -50,6 +74,7 @@ before(async () => {
       PERSONA_SMTP_URL: smtp.url,
       PERSONA_PUBLIC_URL: base,
       PERSONA_TRUSTED_PROXIES: '127.0.0.1',
+      PERSONA_EDGE_LISTENERS: 'true',
       PERSONA_INSTANCES: JSON.stringify({ webhead: 2, router: 2 }),
       PERSONA_EDGE_TLS_CERT: join(pki.dir, 'server.crt'),
       PERSONA_EDGE_TLS_KEY: join(pki.dir, 'server.key'),
@@ -67,11 +92,27 @@ before(async () => {
     foreground: true,
   });
   nginx = await startNginx(dir, conf, httpsPort);
+  const routersDir = nginxPrefix();
+  viaRouters = await startNginx(
+    routersDir,
+    nginxConfig(stack.config, {
+      stateDir: routersDir,
+      logDir: routersDir,
+      httpPort: routersHttp,
+      httpsPort: routersHttps,
+      listen: '127.0.0.1',
+      workers: 1,
+      foreground: true,
+      to: 'routers',
+    }),
+    routersHttps,
+  );
 });
 
 after(async () => {
   if (skip) return;
   await nginx?.stop();
+  await viaRouters?.stop();
   await stack?.stop();
   await smtp?.close();
   pki?.remove();
@@ -114,10 +155,23 @@ test('the generated config passes nginx -t, and `persona ops nginx` writes the s
       foreground: true,
     }),
   );
+  // Straight to the pools: both webheads' edge listeners, the verifier's, the dbwriter's; no router.
+  const edgePorts = (tier: Tier) =>
+    edgeListenersOf(deploymentOf(stack.config), tier).map((i) => `server 127.0.0.1:${i.port} max_fails=2`);
+  for (const tier of ['webhead', 'dbwriter', 'verifier'] as const)
+    for (const server of edgePorts(tier))
+      assert.ok(cli.stdout.includes(server), `${tier}: ${server}`);
+  assert.equal(edgePorts('webhead').length, 2);
+  assert.doesNotMatch(cli.stdout, /persona_router/);
+  assert.match(cli.stdout, /location = \/verify \{[^}]*proxy_ssl_name verifier\.tiers\.persona\.internal;\s+proxy_pass https:\/\/persona_verifier;/);
+  assert.match(cli.stdout, /proxy_ssl_verify on;/);
+  // The routers' edge passed nginx -t too (it is running): everything to the two routers.
+  const routersConf = readFileSync(join(viaRouters.dir, 'nginx.conf'), 'utf8');
   assert.match(
-    cli.stdout,
-    /server 127\.0\.0\.1:\d+ max_fails=2 fail_timeout=10s;\n\s+server 127\.0\.0\.1:\d+ max_fails/,
+    routersConf,
+    /upstream persona_router \{\n\s+server 127\.0\.0\.1:\d+ max_fails=2 fail_timeout=10s;\n\s+server 127\.0\.0\.1:\d+ max_fails/,
   );
+  assert.doesNotMatch(routersConf, /proxy_ssl/);
 });
 
 /** The settings the stack runs with, as environment variables (for the CLI and loadConfig). */
@@ -128,7 +182,11 @@ function envOf(s: Stack): Record<string, string> {
     PERSONA_DATA_DIR: c.dataDir,
     PERSONA_PUBLIC_URL: c.publicUrl,
     PERSONA_ROUTER_PORT: String(c.routerPort),
+    PERSONA_WEBHEAD_PORT: String(c.webheadPort),
+    PERSONA_DBWRITER_PORT: String(c.dbwriterPort),
+    PERSONA_VERIFIER_PORT: String(c.verifierPort),
     PERSONA_INSTANCES: JSON.stringify(c.instances),
+    PERSONA_EDGE_LISTENERS: String(c.edgeListeners),
     PERSONA_EDGE_TLS_CERT: c.edgeTlsCert,
     PERSONA_EDGE_TLS_KEY: c.edgeTlsKey,
   };
@@ -199,9 +257,19 @@ test('through nginx over https: sign up, mail link, sign in, cert_key, /verify o
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(lines.some((l) => l.path === '/verify' && l.status === 200 && l.client === CLIENT));
   assert.ok(!nginx.accessLog().includes('token='), 'no query string in the access log');
+  // Each went straight to its pool, on the tier's edge listener.
+  const listeners = (tier: Tier) =>
+    edgeListenersOf(deploymentOf(stack.config), tier).map((i) => `127.0.0.1:${i.port}`);
+  const wentTo = (path: string, tier: Tier) =>
+    lines
+      .filter((l) => l.path === path)
+      .every((l) => listeners(tier).includes(String(l.upstream)));
+  assert.ok(wentTo('/verify', 'verifier'), 'the verifier answered /verify');
+  assert.ok(wentTo('/wsapi/stage_user', 'dbwriter'), 'a dbwriter answered the write');
+  assert.ok(wentTo('/wsapi/session_context', 'webhead'), 'a webhead answered the read');
 });
 
-test('bench: /verify through nginx vs straight to the router, same run', { skip }, async () => {
+test('bench: /verify through nginx to the verifiers vs through the routers, same run', { skip }, async () => {
   const email = 'bench@example.com';
   const { backed } = await assertionFor(await signUp(base, smtp, email), email);
   const router = `http://127.0.0.1:${stack.config.routerPort}`;
@@ -215,12 +283,18 @@ test('bench: /verify through nginx vs straight to the router, same run', { skip 
     return ms.sort((a, b) => a - b);
   };
   await time(base, 10);
+  await time(routersBase, 10);
   await time(router, 10);
-  const [viaEdge, direct] = [await time(base, 100), await time(router, 100)];
+  const [viaEdge, viaRouter, direct] = [
+    await time(base, 100),
+    await time(routersBase, 100),
+    await time(router, 100),
+  ];
   const p = (ms: number[], q: number) => (ms[Math.floor(q * (ms.length - 1))] ?? 0).toFixed(2);
   process.stdout.write(
-    `# /verify, 100 sequential each: through nginx (https, keep-alive) p50 ${p(viaEdge, 0.5)} ms p95 ${p(viaEdge, 0.95)} ms; ` +
-      `straight to the router (http) p50 ${p(direct, 0.5)} ms p95 ${p(direct, 0.95)} ms\n`,
+    `# /verify, 100 sequential each: nginx → verifier p50 ${p(viaEdge, 0.5)} ms p95 ${p(viaEdge, 0.95)} ms; ` +
+      `nginx → router → verifier p50 ${p(viaRouter, 0.5)} ms p95 ${p(viaRouter, 0.95)} ms; ` +
+      `router → verifier (http, no edge) p50 ${p(direct, 0.5)} ms p95 ${p(direct, 0.95)} ms\n`,
   );
 });
 
@@ -281,13 +355,13 @@ test(
   },
 );
 
-async function hammer(n: number): Promise<{ ok: number; failed: string[] }> {
+async function hammer(n: number, origin = base): Promise<{ ok: number; failed: string[] }> {
   let ok = 0;
   const failed: string[] = [];
   for (let i = 0; i < n; i++) {
     const path = i % 2 === 0 ? '/wsapi/session_context' : '/';
     try {
-      const res = await request(`${base}${path}`);
+      const res = await request(`${origin}${path}`);
       await res.body.dump();
       // Under the edge's per-address rate (30 r/s): this is about ejection, not the limit.
       await sleep(40);
@@ -301,28 +375,112 @@ async function hammer(n: number): Promise<{ ok: number; failed: string[] }> {
 }
 
 test(
-  'a killed webhead instance, then a killed router instance: requests keep succeeding',
+  'a killed webhead instance behind nginx, then a killed router behind the routers\' nginx: requests keep succeeding',
   { skip },
   async () => {
     const before = await hammer(20);
     assert.deepEqual(before.failed, []);
+    assert.deepEqual((await hammer(4, routersBase)).failed, []);
 
     const webhead2 = stack.supervisor.pid('webhead#2');
     assert.ok(webhead2);
     process.kill(webhead2, 'SIGKILL');
     const afterWebhead = await hammer(40);
     assert.deepEqual(afterWebhead.failed, [], 'every request answered after webhead#2 died');
+    // nginx itself found the dead webhead's edge listener and left it out.
+    const [, second] = edgeListenersOf(deploymentOf(stack.config), 'webhead');
+    assert.ok(
+      nginx.errorLog().includes(`connect() failed (111: Connection refused) while connecting to upstream`) &&
+        nginx.errorLog().includes(`127.0.0.1:${second?.port}`),
+      nginx.errorLog(),
+    );
 
     const router2 = stack.supervisor.pid('router#2');
     assert.ok(router2);
     process.kill(router2, 'SIGKILL');
-    const afterRouter = await hammer(40);
+    const afterRouter = await hammer(40, routersBase);
     assert.deepEqual(afterRouter.failed, [], 'every request answered after router#2 died');
-    // nginx saw the dead router and left it out.
-    assert.match(nginx.errorLog(), /connect\(\) failed \(111: Connection refused\)/);
+    assert.match(viaRouters.errorLog(), /connect\(\) failed \(111: Connection refused\)/);
     process.stdout.write(
-      `# killed webhead#2 then router#2 behind nginx: ${afterWebhead.failed.length + afterRouter.failed.length} of 80 requests failed\n`,
+      `# killed webhead#2 behind nginx (straight to pools): ${afterWebhead.failed.length} of 40 requests failed; ` +
+        `router#2 behind the routers' nginx: ${afterRouter.failed.length} of 40\n`,
     );
+  },
+);
+
+/** A client of a tier's edge listener with the given client certificate (or none). */
+async function askEdgeListener(
+  tier: Tier,
+  path: string,
+  client?: { cert: Buffer; key: Buffer },
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string } | { refused: string }> {
+  const files = tierTlsFiles(tierTlsDir(join(stack.config.dataDir, 'tier-keys')));
+  const [listener] = edgeListenersOf(deploymentOf(stack.config), tier);
+  const agent = new Agent({
+    connect: { ca: readFileSync(files.caCert), servername: tierServerName(tier), ...client },
+  });
+  try {
+    const res = await request(`${listener?.url}${path}`, { ...init, dispatcher: agent });
+    return { status: res.statusCode, body: await res.body.text() };
+  } catch (err) {
+    return { refused: (err as { code?: string }).code ?? (err as Error).message };
+  } finally {
+    await agent.close();
+  }
+}
+
+test(
+  "a tier's edge listener answers only the edge's certificate from this deployment's CA, and only public routes",
+  { skip },
+  async () => {
+    const files = tierTlsFiles(tierTlsDir(join(stack.config.dataDir, 'tier-keys')));
+    const edge = { cert: readFileSync(files.edgeCert), key: readFileSync(files.edgeKey) };
+    const ok = await askEdgeListener('webhead', '/wsapi/session_context', edge);
+    assert.deepEqual('status' in ok && ok.status, 200, JSON.stringify(ok));
+
+    const refused = (answer: Awaited<ReturnType<typeof askEdgeListener>>, why: string) =>
+      assert.ok('refused' in answer, `${why}: ${JSON.stringify(answer)}`);
+    refused(await askEdgeListener('webhead', '/wsapi/session_context'), 'no client certificate');
+    const other = mkdtempSync(join(tmpdir(), 'persona-other-ca-'));
+    try {
+      ensureTierTls(other);
+      const foreign = tierTlsFiles(other);
+      refused(
+        await askEdgeListener('webhead', '/wsapi/session_context', {
+          cert: readFileSync(foreign.edgeCert),
+          key: readFileSync(foreign.edgeKey),
+        }),
+        "another deployment's edge certificate",
+      );
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+    refused(
+      await askEdgeListener('webhead', '/wsapi/session_context', {
+        cert: readFileSync(files.serverCert('verifier')),
+        key: readFileSync(files.serverKey('verifier')),
+      }),
+      "this CA's certificate of a tier, not the edge's",
+    );
+
+    // The edge's certificate opens public routes to that tier only, answered as the router answers.
+    const internal = await askEdgeListener('dbwriter', '/wsapi/saw_idp', edge, { method: 'POST', body: '{}' });
+    assert.equal('status' in internal && internal.status, 404, JSON.stringify(internal));
+    const read = await askEdgeListener('dbwriter', '/wsapi/session_context', edge);
+    assert.equal('status' in read && read.status, 404, 'a read is the webhead\'s, not the dbwriter\'s');
+    const verify = await askEdgeListener('webhead', '/verify', edge, { method: 'POST', body: '' });
+    assert.equal('status' in verify && verify.status, 404, '/verify is the verifier\'s');
+    const unknown = await askEdgeListener('webhead', '/wsapi/no_such_op', edge);
+    assert.deepEqual(
+      'status' in unknown && [unknown.status, unknown.body],
+      [400, 'Bad Request: no such api'],
+    );
+    // A deadline from outside is not believed: the edge starts the clock, as the router does.
+    const late = await askEdgeListener('webhead', '/wsapi/session_context', edge, {
+      headers: { 'x-persona-deadline': '1' },
+    });
+    assert.equal('status' in late && late.status, 200, JSON.stringify(late));
   },
 );
 
