@@ -118,6 +118,26 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/(loadgen/|cli/main\\.ts$)' },
       to: { path: '^src/loadgen/' },
     },
+    forbidReachable(
+      'bridge-no-db-mail-passwords',
+      'SPEC §2: the bridge holds no database credentials and sends no mail (the dbwriter mails its codes)',
+      '^src/tiers/bridge/',
+      `^src/db/|${STORAGE_PACKAGES}|${MAIL}|^src/passwords/|^(bcrypt|nodemailer)($|/)`,
+    ),
+    {
+      name: 'oidc-provider-only-in-the-example',
+      comment: 'oidc-provider is a dev dependency: only the development provider (src/example/oidc-provider.ts) imports it',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/example/oidc-provider\\.ts$' },
+      to: { path: '^oidc-provider($|/)' },
+    },
+    {
+      name: 'development-provider-loaded-lazily',
+      comment: 'Nothing loads the development provider but on demand, in development (docs/bridge.md)',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^src/example/oidc-provider\\.ts$', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
     {
       name: 'no-unresolvable',
       comment: 'An import that does not resolve would hide from every rule above',

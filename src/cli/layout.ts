@@ -3,7 +3,7 @@
  * the domain keypair, the tiers' signing keys, the tier CA and the cookie secret (each secret 0600).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Config } from '../config/settings.ts';
 import { ensureTierKeys, tierKeyDir } from '../http/tier-auth.ts';
 import { ensureTierTls, tierTlsDir } from '../http/tier-tls.ts';
@@ -18,6 +18,10 @@ export interface Layout {
   readonly tierKeysDir: string;
   readonly cookieSecret: string;
   readonly mailboxDir: string;
+  /** The bridge's issuer keypair (the bridgesigner holds the secret half) and its cookie secret. */
+  readonly bridgeSecretKey: string;
+  readonly bridgePublicKey: string;
+  readonly bridgeCookieSecret: string;
 }
 
 export function layoutOf(config: Pick<Config, 'dataDir'>): Layout {
@@ -30,6 +34,9 @@ export function layoutOf(config: Pick<Config, 'dataDir'>): Layout {
     tierKeysDir: tierKeyDir(config.dataDir),
     cookieSecret: join(config.dataDir, 'cookie-secret'),
     mailboxDir: join(config.dataDir, 'mailbox'),
+    bridgeSecretKey: join(keysDir, 'bridge', KEY_FILES.secret),
+    bridgePublicKey: join(keysDir, 'bridge', KEY_FILES.public),
+    bridgeCookieSecret: join(config.dataDir, 'bridge-cookie-secret'),
   };
 }
 
@@ -45,6 +52,13 @@ export function ensureLayout(layout: Layout): string[] {
   ensureTierKeys(layout.tierKeysDir);
   // The edge's credential (docs/edge.md): made with the pair keys, used once PERSONA_EDGE_LISTENERS is on.
   if (ensureTierTls(tierTlsDir(layout.tierKeysDir))) created.push('tier CA');
+  if (!existsSync(layout.bridgeSecretKey)) {
+    generateDomainKeys(dirname(layout.bridgeSecretKey));
+    created.push("bridge's keypair");
+  }
+  if (!existsSync(layout.bridgeCookieSecret)) {
+    writeFileSync(layout.bridgeCookieSecret, `${generateCookieSecret()}\n`, { mode: 0o600, flag: 'wx' });
+  }
   if (!existsSync(layout.cookieSecret)) {
     writeFileSync(layout.cookieSecret, `${generateCookieSecret()}\n`, { mode: 0o600, flag: 'wx' });
     created.push('cookie secret');

@@ -42,6 +42,11 @@ export interface ServedTier {
 
 const issuerOf = (config: Config): string => new URL(config.publicUrl).hostname;
 
+function bridgeIssuerOf(config: Config): string {
+  if (config.bridgeIssuer === '') throw new Error('PERSONA_BRIDGE_ISSUER must be set with PERSONA_BRIDGE_PROVIDERS');
+  return config.bridgeIssuer;
+}
+
 function domainPublicKey(layout: Layout) {
   return parsePublicKey(readRequired(layout.domainPublicKey, 'the domain public key'));
 }
@@ -108,7 +113,8 @@ async function build(
         fallbackIssuer: issuerOf(config),
         fallbackKey: domainPublicKey(layout),
         forcibleIssuers: config.forcibleIssuers,
-        directory: discovery,
+        // A bridged domain's certificates come from its bridge (PERSONA_PROXY_IDPS), as the webhead sees it.
+        directory: (await import('../tiers/webhead/primaries.ts')).withProxyIdps(discovery, config.proxyIdps),
         callerKeys,
       });
       return { tierApp, cleanup: () => discovery.close() };
@@ -126,8 +132,55 @@ async function build(
       });
       return { tierApp, cleanup: closeUpstreams };
     }
-    case 'bridge':
-      throw new Error('the bridge tier is declared in the topology but not built yet');
+    case 'bridgesigner': {
+      // The bridge's own key, apart from its web-facing process (docs/bridge.md); the keysigner's code.
+      const { buildKeysigner } = await import('../tiers/keysigner/index.ts');
+      const tierApp = buildKeysigner({
+        ...common,
+        tier: 'bridgesigner',
+        issuer: bridgeIssuerOf(config),
+        domainKey: parseSecretKey(readRequired(layout.bridgeSecretKey, "the bridge's secret key")),
+        certificateValidityMs: config.bridgeCertificateValidityMs,
+        ephemeralValidityMs: config.bridgeCertificateValidityMs,
+        forcibleIssuers: [],
+        callerKeys,
+      });
+      return { tierApp, cleanup: closeUpstreams };
+    }
+    case 'bridge': {
+      const { buildBridge } = await import('../tiers/bridge/index.ts');
+      const { createEgressDispatcher } = await import('../browserid/egress.ts');
+      if (config.env === 'production') {
+        const plain = Object.entries(config.bridgeProviders).filter(([, p]) => p.issuer.startsWith('http:'));
+        if (plain.length > 0)
+          throw new Error(`PERSONA_BRIDGE_PROVIDERS: an http issuer (${plain.map(([d]) => d).join(', ')}) is for development only`);
+      }
+      const egress = createEgressDispatcher({
+        ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
+        connectTimeoutMs: 5000,
+      });
+      const issuer = bridgeIssuerOf(config);
+      const tierApp = buildBridge({
+        ...common,
+        issuer,
+        publicUrl: config.bridgePublicUrl || `https://${issuer}`,
+        personaUrl: config.publicUrl,
+        publicKey: parsePublicKey(readRequired(layout.bridgePublicKey, "the bridge's public key")),
+        cookieSecret: readRequired(layout.bridgeCookieSecret, "the bridge's cookie secret").trim(),
+        providers: config.bridgeProviders,
+        killSwitchFile: config.bridgeKillSwitchFile || `${layout.dataDir}/bridge-kill-switch`,
+        signer: upstream('bridgesigner'),
+        dbwriter: upstream('dbwriter'),
+        egress,
+      });
+      return {
+        tierApp,
+        cleanup: async () => {
+          await closeUpstreams();
+          await egress.close();
+        },
+      };
+    }
     case 'webhead':
     case 'dbwriter':
       return buildDatabaseTier(tier, config, layout, logger, dependencies, {

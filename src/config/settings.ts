@@ -151,6 +151,12 @@ export const settings = {
   dbwriterPort: tierPort('PERSONA_DBWRITER_PORT', 'dbwriter', 'dbwriter port'),
   keysignerPort: tierPort('PERSONA_KEYSIGNER_PORT', 'keysigner', 'keysigner port'),
   verifierPort: tierPort('PERSONA_VERIFIER_PORT', 'verifier', 'verifier port'),
+  bridgePort: tierPort('PERSONA_BRIDGE_PORT', 'bridge', 'bridge port (runs only with PERSONA_BRIDGE_PROVIDERS)'),
+  bridgesignerPort: tierPort(
+    'PERSONA_BRIDGESIGNER_PORT',
+    'bridgesigner',
+    "bridge's signer port (runs only with PERSONA_BRIDGE_PROVIDERS)",
+  ),
   instances: setting(
     'PERSONA_INSTANCES',
     'json',
@@ -285,6 +291,54 @@ export const settings = {
     {},
     'JSON map of mail domain to bridge host, used when the domain has no support document',
   ),
+  // ---- the bridge (docs/bridge.md) ----
+  bridgeProviders: setting(
+    'PERSONA_BRIDGE_PROVIDERS',
+    'json',
+    z.record(
+      z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/, 'expected a lower-case mail domain'),
+      z.strictObject({
+        issuer: z.url({ protocol: /^https?$/ }),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1),
+        scopes: z.array(z.string().regex(/^[\x21-\x7e]+$/)).default(['openid', 'email']),
+        emailClaim: z.string().min(1).default('email'),
+        verifiedClaim: z.string().min(1).default('email_verified'),
+        disabled: z.boolean().default(false),
+      }),
+    ),
+    {},
+    'JSON map of mail domain to its OpenID Connect provider ({issuer, clientId, clientSecret, scopes, emailClaim, verifiedClaim, disabled}); the bridge and its signer run only when set',
+    true,
+  ),
+  bridgeIssuer: setting(
+    'PERSONA_BRIDGE_ISSUER',
+    'string',
+    z.union([z.literal(''), z.string().regex(/^[a-z0-9.-]+$/, 'expected a host name')]),
+    '',
+    "the bridge's host name: the issuer of its certificates, the target of PERSONA_PROXY_IDPS; required with providers",
+  ),
+  bridgePublicUrl: setting(
+    'PERSONA_BRIDGE_PUBLIC_URL',
+    'string',
+    z.union([z.literal(''), httpUrl]),
+    '',
+    "the bridge's public origin (its pages and the providers' redirect URI); empty means https://<PERSONA_BRIDGE_ISSUER>",
+  ),
+  bridgeCertificateValidityMs: setting(
+    'PERSONA_BRIDGE_CERTIFICATE_VALIDITY_MS',
+    'int',
+    z.number().int().min(10_000).max(HOUR),
+    5 * 60_000,
+    'lifetime of the certificates the bridge issues (the dialog asks again when one runs out)',
+  ),
+  bridgeKillSwitchFile: setting(
+    'PERSONA_BRIDGE_KILL_SWITCH_FILE',
+    'string',
+    z.string(),
+    '',
+    'a file of mail domains, one a line, the bridge stops speaking for at once (docs/runbooks/bridge-provider-outage.md); empty means bridge-kill-switch in the data directory',
+  ),
   fakeVerification: setting(
     'PERSONA_FAKE_VERIFICATION',
     'bool',
@@ -365,6 +419,8 @@ export const PORT_SETTINGS = {
   dbwriter: 'dbwriterPort',
   keysigner: 'keysignerPort',
   verifier: 'verifierPort',
+  bridge: 'bridgePort',
+  bridgesigner: 'bridgesignerPort',
   'example-site': 'exampleSitePort',
   'example-primary': 'examplePrimaryPort',
 } as const;

@@ -29,9 +29,26 @@ export interface VerificationMail {
 /** What a mail says about its site and its reader, beside its kind, address and token. */
 export type MailDetails = Omit<VerificationMail, 'kind' | 'to' | 'token'>;
 
+/** The bridge's alias fallback (docs/bridge.md): a one-time code for the address typed. */
+export interface AliasCodeMail {
+  readonly to: string;
+  readonly code: string;
+  /** The mail domain whose provider returned another address. */
+  readonly provider: string;
+}
+
 export interface Mailer {
   send(mail: VerificationMail): Promise<void>;
+  /** One attempt; absent on mailers that send only verification mail. */
+  sendAliasCode?(mail: AliasCodeMail): Promise<void>;
   close(): void;
+}
+
+export function aliasCodeContent(mail: AliasCodeMail): { subject: string; text: string } {
+  return {
+    subject: `Your Persona code: ${mail.code}`,
+    text: `Someone, probably you, is signing in with ${mail.to} through ${mail.provider}.\n\nYour code: ${mail.code}\n\nIt works for 10 minutes. If this was not you, ignore this mail: nothing happens without the code.\n`,
+  };
 }
 
 export interface MailerOptions {
@@ -107,6 +124,21 @@ export function createMailer(options: MailerOptions): Mailer {
       }
       options.logger?.info({ event: 'mail_sent', kind: mail.kind }, 'verification mail sent');
       options.onSent?.(mail.kind);
+    },
+    async sendAliasCode(mail) {
+      const content = aliasCodeContent(mail);
+      if (transport) {
+        await transport.sendMail({ from: options.from, to: mail.to, subject: content.subject, text: content.text });
+      } else {
+        keepInMailbox(
+          options.mailboxDir,
+          { kind: 'alias-code', to: mail.to, subject: content.subject, link: '', text: content.text, sentAt: Date.now() },
+          `code-${Date.now().toString(36)}`,
+        );
+        process.stdout.write(`\n  mail to ${mail.to}: ${content.subject}\n\n`);
+      }
+      // Never the code itself.
+      options.logger?.info({ event: 'mail_sent', kind: 'alias-code' }, 'alias code mail sent');
     },
     close() {
       transport?.close();

@@ -6,7 +6,15 @@
  */
 import type { Config } from '../config/settings.ts';
 
-export const TIER_NAMES = ['router', 'webhead', 'dbwriter', 'keysigner', 'verifier', 'bridge'] as const;
+export const TIER_NAMES = [
+  'router',
+  'webhead',
+  'dbwriter',
+  'keysigner',
+  'verifier',
+  'bridge',
+  'bridgesigner',
+] as const;
 export type Tier = (typeof TIER_NAMES)[number];
 
 /** What a tier reaches besides other tiers: the generated network rules and security groups open these. */
@@ -26,6 +34,8 @@ export interface TierDeclaration {
   readonly holds: readonly string[];
   /** False while the tier is declared but not built: nothing starts it and nothing routes to it. */
   readonly runs: boolean;
+  /** Runs only where the deployment enables it (the bridge pair: where OIDC providers are configured). */
+  readonly optional?: true;
 }
 
 export const TIERS: Readonly<Record<Tier, TierDeclaration>> = {
@@ -74,14 +84,26 @@ export const TIERS: Readonly<Record<Tier, TierDeclaration>> = {
     holds: [],
     runs: true,
   },
+  // Its own host name at the edge (docs/bridge.md): browsers reach its pages, verifiers its support document.
   bridge: {
     role: 'certifies addresses of big mail providers through their OpenID Connect login',
     portOffset: 6,
+    public: true,
+    mayCall: ['bridgesigner', 'dbwriter'],
+    reaches: ['egress-proxy'],
+    holds: ['OpenID Connect client secrets', 'bridge cookie secret'],
+    runs: true,
+    optional: true,
+  },
+  bridgesigner: {
+    role: "signs the bridge's certificates with its issuer key, nothing else",
+    portOffset: 8,
     public: false,
     mayCall: [],
-    reaches: ['egress-proxy'],
-    holds: ['bridge issuer key', 'OpenID Connect client secrets'],
-    runs: false,
+    reaches: [],
+    holds: ['bridge issuer key'],
+    runs: true,
+    optional: true,
   },
 };
 
@@ -105,6 +127,8 @@ export const EXAMPLES = {
   'example-primary': { portOffset: 5 },
 } as const;
 export type ExampleName = keyof typeof EXAMPLES;
+/** The development OpenID Connect provider `persona start` runs for the bridged demo domain (docs/bridge.md). */
+export const DEVELOPMENT_OIDC_PORT_OFFSET = 9;
 
 /** Extra local instances of a tier listen this far apart: instance i on the tier's port + i × stride. */
 export const INSTANCE_PORT_STRIDE = 10;
@@ -142,6 +166,8 @@ export interface TopologySettings {
   readonly instances: Readonly<Partial<Record<Tier, number>>>;
   /** Explicit instance URLs per tier (a fleet); when given they replace the local ones. */
   readonly urls: Readonly<Partial<Record<Tier, readonly string[]>>>;
+  /** The optional tiers this deployment runs. */
+  readonly enabled?: Readonly<Partial<Record<Tier, boolean>>>;
 }
 
 export interface Instance {
@@ -161,7 +187,9 @@ const hostForUrl = (host: string): string => {
 export const localOrigin = (host: string, port: number): string => `http://${hostForUrl(host)}:${port}`;
 
 export const instanceCount = (s: TopologySettings, tier: Tier): number =>
-  TIERS[tier].runs ? Math.max(1, s.instances[tier] ?? 1) : 0;
+  TIERS[tier].runs && (TIERS[tier].optional !== true || s.enabled?.[tier] === true)
+    ? Math.max(1, s.instances[tier] ?? 1)
+    : 0;
 
 /** The port of a tier's instance `index` on this host. */
 export const instancePort = (s: TopologySettings, tier: Tier, index = 0): number =>
@@ -204,7 +232,8 @@ export function deploymentOf(config: Config): TopologySettings {
       dbwriter: config.dbwriterPort,
       keysigner: config.keysignerPort,
       verifier: config.verifierPort,
-      bridge: config.portBase + TIERS.bridge.portOffset,
+      bridge: config.bridgePort,
+      bridgesigner: config.bridgesignerPort,
     },
     instances: config.instances,
     urls: {
@@ -212,6 +241,11 @@ export function deploymentOf(config: Config): TopologySettings {
       dbwriter: config.dbwriterUrls,
       keysigner: config.keysignerUrls,
       verifier: config.verifierUrls,
+    },
+    // The bridge pair runs where providers are configured (docs/bridge.md).
+    enabled: {
+      bridge: Object.keys(config.bridgeProviders).length > 0,
+      bridgesigner: Object.keys(config.bridgeProviders).length > 0,
     },
   };
 }
@@ -225,7 +259,7 @@ export const exampleOrigin = (
 
 /** The setting that moves a process's port, for messages about a port that is taken. */
 export const portSettingOf = (owner: Tier | ExampleName): string =>
-  owner === 'bridge' ? 'PERSONA_PORT_BASE' : `PERSONA_${owner.toUpperCase().replace('-', '_')}_PORT`;
+  `PERSONA_${owner.toUpperCase().replace('-', '_')}_PORT`;
 
 // ---- the edge: nginx as a declared caller ------------------------------------------------------------
 

@@ -322,6 +322,22 @@ export const operations = {
   ),
 } satisfies Record<string, Operation>;
 
+/**
+ * Ops the bridge calls on the dbwriter (docs/bridge.md), declared as internal ops are but kept apart from
+ * `operations`: only the bridge's signed calls reach them, and no end user's or webhead's.
+ */
+export const bridgeOperations = {
+  // The alias fallback: a one-time code mailed to the typed address (the bridge keeps only its HMAC).
+  send_alias_code: op(
+    'POST',
+    'internal',
+    'none',
+    z.strictObject({ email: arg.email, code: z.string().regex(/^\d{6}$/), provider: arg.hostname }),
+    ok,
+  ),
+} satisfies Record<string, Operation>;
+export type BridgeOperationName = keyof typeof bridgeOperations;
+
 export type OperationName = keyof typeof operations;
 type Declared<N extends OperationName> = (typeof operations)[N];
 /** The validated arguments a handler of `N` gets. */

@@ -140,9 +140,27 @@ test('instances per tier: their own ports, their names, the URLs the others call
     'verifier#2',
   ]);
   assert.equal(new Set(localProcesses(deployment).map((p) => p.port)).size, names.length);
-  // The bridge is declared but not built: nothing runs it.
-  assert.ok(!RUNNING_TIERS.includes('bridge'));
+  // The bridge and its signer run only where providers are configured (docs/bridge.md).
+  assert.ok(RUNNING_TIERS.includes('bridge') && RUNNING_TIERS.includes('bridgesigner'));
   assert.deepEqual(instancesOf(deployment, 'bridge'), []);
+  const bridged = deploymentOf(
+    loadConfig({
+      env: {
+        PERSONA_BRIDGE_PROVIDERS: JSON.stringify({
+          'mail.example': { issuer: 'https://id.mail.example', clientId: 'c', clientSecret: 's' },
+        }),
+      },
+    }),
+  );
+  assert.deepEqual(
+    localProcesses(bridged)
+      .filter((p) => p.tier.startsWith('bridge'))
+      .map((p) => [processName(p), p.port]),
+    [
+      ['bridge', 10006],
+      ['bridgesigner', 10008],
+    ],
+  );
   // Configured instance URLs (a fleet) replace the local ones.
   const fleet = deploymentOf(
     loadConfig({ env: { PERSONA_VERIFIER_URLS: 'http://10.0.3.1:8080,http://10.0.3.2:8080' } }),

@@ -24,6 +24,7 @@ import type { Kit } from './kit.ts';
 import { createPrimaries } from './primary.ts';
 import { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT, longestWindowMs } from '../../wsapi/rate-limits.ts';
 import { stagingHandlers } from './staging.ts';
+import { registerBridgeOps } from './bridge.ts';
 import { createOutbox, DEFAULT_OUTBOX, type OutboxOptions } from './outbox.ts';
 
 export { DEFAULT_RATE_LIMITS, DEFAULT_STAGING_LIMIT } from '../../wsapi/rate-limits.ts';
@@ -181,6 +182,8 @@ export function buildDbwriter(deps: DbwriterDeps): TierApp {
       ...internalHandlers(kit),
     },
   );
+
+  registerBridgeOps(app, deps.mailer, mailsSent);
 
   // Expired tokens already behave as absent and stale counters as empty; deleting them keeps tables small.
   const intervalMs = deps.housekeepingIntervalMs ?? DEFAULT_HOUSEKEEPING_MS;

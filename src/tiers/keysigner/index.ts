@@ -19,6 +19,8 @@ import { ServiceError } from '../../http/errors.ts';
 import type { Tier } from '../../http/tier-auth.ts';
 
 export interface KeysignerDeps {
+  /** Which tier this signer is: the keysigner, or the bridge's own signer (docs/bridge.md). Default keysigner. */
+  readonly tier?: 'keysigner' | 'bridgesigner';
   /** Issuer name of our certificates: the host of the public URL. */
   readonly issuer: string;
   readonly domainKey: SecretKey;
@@ -56,7 +58,7 @@ function readBoolean(value: unknown, name: string): boolean {
 export function buildKeysigner(deps: KeysignerDeps): TierApp {
   const now = deps.now ?? Date.now;
   const tierApp = createTierApp({
-    tier: 'keysigner',
+    tier: deps.tier ?? 'keysigner',
     logger: deps.logger,
     callerKeys: deps.callerKeys,
     maxEventLoopLagMs: deps.maxEventLoopLagMs,
