@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { request } from 'undici';
+import { request, setGlobalDispatcher } from 'undici';
 import {
   bundle,
   certifyPublicKey,
@@ -20,13 +20,16 @@ import {
   createAssertion,
   generateKeypair,
   parseSecretKey,
-  publicKeyOf,
 } from '../src/browserid/index.ts';
 import { createTierGate, generateTierKey, signTierRequest } from '../src/http/tier-auth.ts';
 import { browser } from '../test/helpers/browser.ts';
 import { PASSWORD, RP, signUp } from '../test/helpers/flows.ts';
 import { startSmtpSink } from '../test/helpers/smtp.ts';
-import { startStack } from '../test/helpers/stack.ts';
+import { freePort, startStack, type Stack } from '../test/helpers/stack.ts';
+import { missing } from '../test/helpers/components.ts';
+import { makeTestPki } from '../test/helpers/idp-servers.ts';
+import { edgeAgent, NGINX, nginxPrefix, startNginx, type Nginx } from '../test/helpers/nginx.ts';
+import { nginxConfig } from '../src/ops/nginx.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
@@ -58,6 +61,14 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+
+/** nginx's master and its workers. */
+function nginxPids(master: number): number[] {
+  const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
+  return [master, ...children.split(/\s+/).filter(Boolean).map(Number)];
+}
+
 async function asyncRateOf(seconds: number, op: (i: number) => Promise<void>): Promise<number> {
   const end = performance.now() + seconds * 1000;
   let i = 0;
@@ -84,20 +95,152 @@ const benchEnv = {
   PERSONA_BCRYPT_COST: String(COST),
   PERSONA_LOG_LEVEL: 'error',
 };
-let stack = await startStack({ env: benchEnv });
+// The /verify part runs its own stacks (edge listeners, nginx); the sign-in part this plain one.
+let stack: Stack = PARTS.has('verify')
+  ? (undefined as unknown as Stack)
+  : await startStack({ env: benchEnv });
+/** nginx in front, when it is installed: the edge's own certificate for a test name, from a throwaway CA. */
+const EDGE_HOST = 'persona.bench';
+const pki = (await missing(NGINX)) ? undefined : makeTestPki([EDGE_HOST]);
+const edgePorts = { https: await freePort(), http: await freePort() };
+if (pki) setGlobalDispatcher(edgeAgent(pki.ca, '127.0.0.1'));
 console.log(
   `bench:service — Node ${process.version}, ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}, ${SECONDS} s per figure, bcrypt cost ${COST}\n`,
 );
 try {
   if (PARTS.has('verify')) {
-    // ---- /verify through the router, and what one request costs ----------------------------------------
-    const domainKey = parseSecretKey(
-      readFileSync(join(stack.config.dataDir, 'keys', 'domain-key.secret.json'), 'utf8'),
-    );
-    const issuer = new URL(stack.base).hostname;
+    // ---- /verify through the router and through nginx straight to the verifiers, and what one costs ----
     const now = Date.now();
-    const fixtures = Array.from({ length: 200 }, (_, n) => {
+    const users = Array.from({ length: 200 }, (_, n) => {
       const user = generateKeypair('DS128');
+      const assertion = createAssertion({ audience: RP, expiresAt: now + 3_600_000 }, user.secretKey);
+      return { n, user, assertion };
+    });
+    /** The same users certified under a stack's own domain key (a new stack has a new key). */
+    const fixturesFor = (s: Stack) => {
+      const domainKey = parseSecretKey(
+        readFileSync(join(s.config.dataDir, 'keys', 'domain-key.secret.json'), 'utf8'),
+      );
+      const issuer = new URL(s.config.publicUrl).hostname;
+      return {
+        fixtures: users.map(({ n, user, assertion }) => {
+          const cert = certifyPublicKey(
+            {
+              issuer,
+              publicKey: user.publicKey,
+              principal: { email: `u${n}@example.com` },
+              issuedAt: now,
+              expiresAt: now + 3_600_000,
+            },
+            domainKey,
+          );
+          return { backed: bundle([cert], assertion), user, cert, assertion };
+        }),
+      };
+    };
+    const verifyAt = (base: string, bodies: readonly string[]) => async (i: number) => {
+      const res = await request(`${base}/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: bodies[i % bodies.length],
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || (JSON.parse(text) as { status: string }).status !== 'okay')
+        throw new Error(`verify said ${res.statusCode} ${text.slice(0, 200)}`);
+    };
+
+    /**
+     * A stack with `verifiers` verifier processes, edge listeners on, and (when nginx is here) nginx in
+     * front sending /verify straight to them over mutual TLS; /verify measured through the router and
+     * through nginx in turn, with each process's CPU per request from /proc.
+     */
+    async function measure(verifiers: number) {
+      const s = await startStack({
+        env: {
+          ...benchEnv,
+          PERSONA_INSTANCES: JSON.stringify({ verifier: verifiers }),
+          PERSONA_EDGE_LISTENERS: 'true',
+          PERSONA_PUBLIC_URL: `https://${EDGE_HOST}:${edgePorts.https}`,
+        },
+      });
+      let nginx: Nginx | undefined;
+      try {
+        if (pki) {
+          const dir = nginxPrefix();
+          nginx = await startNginx(
+            dir,
+            nginxConfig(
+              {
+                ...s.config,
+                edgeTlsCert: join(pki.dir, 'server.crt'),
+                edgeTlsKey: join(pki.dir, 'server.key'),
+              },
+              {
+                stateDir: dir,
+                logDir: dir,
+                httpPort: edgePorts.http,
+                listen: '127.0.0.1',
+                workers: 1,
+                foreground: true,
+              },
+              // One load generator stands for many sites' servers: the per-address /verify limit is lifted.
+            ).replace(/(zone=persona_verify:\S+ rate=)\d+r\/s/, '$1100000r/s'),
+            edgePorts.https,
+          );
+        }
+        const { fixtures } = fixturesFor(s);
+        const bodies = fixtures.map((f) =>
+          new URLSearchParams({ assertion: f.backed, audience: RP }).toString(),
+        );
+        const router = `http://127.0.0.1:${s.config.routerPort}`;
+        const pids = {
+          router: [s.supervisor.pid('router')!],
+          verifier: Array.from({ length: verifiers }, (_, i) =>
+            s.supervisor.pid(i === 0 ? 'verifier' : `verifier#${i + 1}`)!,
+          ),
+          nginx: nginx ? nginxPids(nginx.pid) : [],
+        };
+        const run = async (base: string) => {
+          await load(16, 1, verifyAt(base, bodies)); // warm-up: connections, JIT
+          const before = {
+            router: cpuOf(pids.router),
+            verifier: cpuOf(pids.verifier),
+            nginx: cpuOf(pids.nginx),
+            load: process.cpuUsage(),
+          };
+          const result = await load(16, SECONDS, verifyAt(base, bodies));
+          const served = result.rate * result.seconds;
+          const loadCpu = process.cpuUsage(before.load);
+          return {
+            ...result,
+            us: {
+              router: ((cpuOf(pids.router) - before.router) * 1000) / served,
+              verifier: ((cpuOf(pids.verifier) - before.verifier) * 1000) / served,
+              nginx: ((cpuOf(pids.nginx) - before.nginx) * 1000) / served,
+              load: (loadCpu.user + loadCpu.system) / served,
+            },
+          };
+        };
+        // Alternating, so a change in the machine's load falls on both paths alike.
+        const viaRouter = await run(router);
+        const viaNginx = nginx ? await run(`https://${EDGE_HOST}:${edgePorts.https}`) : undefined;
+        return { viaRouter, viaNginx };
+      } finally {
+        await nginx?.stop();
+        await s.stop();
+      }
+    }
+
+    const one = await measure(1);
+    const two = await measure(2);
+
+    // The same work in this process, under a domain key of its own (the stacks' are gone with them).
+    const issuer = EDGE_HOST;
+    const domainKeyPublic = (() => {
+      const pair = generateKeypair('RS256');
+      return { secret: pair.secretKey, public: pair.publicKey };
+    })();
+    const local = users.map(({ n, user, assertion }) => {
       const cert = certifyPublicKey(
         {
           issuer,
@@ -106,23 +249,11 @@ try {
           issuedAt: now,
           expiresAt: now + 3_600_000,
         },
-        domainKey,
+        domainKeyPublic.secret,
       );
-      const assertion = createAssertion({ audience: RP, expiresAt: now + 3_600_000 }, user.secretKey);
-      return { backed: bundle([cert], assertion), user, cert, assertion };
+      return { backed: bundle([cert], assertion), cert, assertion, user };
     });
-    const bodies = fixtures.map((f) => new URLSearchParams({ assertion: f.backed, audience: RP }).toString());
-    const verifyAt = (base: string) => async (i: number) => {
-      const res = await request(`${base}/verify`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: bodies[i % bodies.length],
-      });
-      const body = (await res.body.json()) as { status: string };
-      if (body.status !== 'okay') throw new Error(`verify said ${JSON.stringify(body)}`);
-    };
-
-    const raw = fixtures.map((f) => {
+    const raw = local.map((f) => {
       const [ch = '', cp = '', cs = ''] = f.cert.split('.');
       const [ah = '', ap = '', as = ''] = f.assertion.split('.');
       return {
@@ -133,7 +264,7 @@ try {
         key: f.user.publicKey.keyObject,
       };
     });
-    const issuerPublic = publicKeyOf(domainKey).keyObject;
+    const issuerPublic = domainKeyPublic.public.keyObject;
     const rawOnce = (i: number) => {
       const r = raw[i % raw.length]!;
       verify('sha256', r.ci, issuerPublic, r.cs);
@@ -141,20 +272,20 @@ try {
     };
     // The verifier's own work without HTTP: parsing, checks and both signatures.
     const directory = {
-      publicKeyOf: () => Promise.resolve(publicKeyOf(domainKey)),
+      publicKeyOf: () => Promise.resolve(domainKeyPublic.public),
       authorityOf: (domain: string) => Promise.resolve(domain),
     };
     const inProcessOnce = async (i: number) => {
-      const result = await checkBackedAssertion(fixtures[i % fixtures.length]!.backed, {
+      const result = await checkBackedAssertion(local[i % local.length]!.backed, {
         audience: RP,
         directory,
         fallbackIssuer: issuer,
-        fallbackKey: publicKeyOf(domainKey),
+        fallbackKey: domainKeyPublic.public,
       });
       if (!result.ok) throw new Error('in-process verification failed');
     };
     // Trust between tiers: the MAC every call carries now, and the Ed25519 signature it replaced.
-    const message = { method: 'POST', url: '/verify', body: bodies[0] };
+    const message = { method: 'POST', url: '/verify', body: 'assertion=x&audience=y' };
     const macKey = generateTierKey();
     const gate = createTierGate('verifier', new Map([['router', macKey]]));
     const macOnce = () => {
@@ -166,84 +297,59 @@ try {
       const signature = sign(null, Buffer.from(JSON.stringify(message)), ed.privateKey);
       verify(null, Buffer.from(JSON.stringify(message)), ed.publicKey, signature);
     };
-
-    await load(8, 1, verifyAt(stack.base)); // warm-up
-    // CPU time each process spends, read from /proc around the run: per request, whatever else the machine does.
-    const pids = { router: stack.supervisor.pid('router')!, verifier: stack.supervisor.pid('verifier')! };
-    const cpuBefore = {
-      router: cpuMs(pids.router),
-      verifier: cpuMs(pids.verifier),
-      load: process.cpuUsage(),
-    };
-    const verified = await load(16, SECONDS, verifyAt(stack.base));
-    const served = verified.rate * verified.seconds;
-    const loadCpu = process.cpuUsage(cpuBefore.load);
-    const perRequest = {
-      router: ((cpuMs(pids.router) - cpuBefore.router) * 1000) / served,
-      verifier: ((cpuMs(pids.verifier) - cpuBefore.verifier) * 1000) / served,
-      load: (loadCpu.user + loadCpu.system) / served,
-    };
     const rawLimit = rateOf(Math.min(3, SECONDS), rawOnce);
     const inProcess = await asyncRateOf(Math.min(3, SECONDS), inProcessOnce);
     const macRate = rateOf(1, macOnce);
     const edRate = rateOf(1, edOnce);
 
-    // The same load with two verifier processes behind the router.
-    await stack.stop();
-    stack = await startStack({ env: { ...benchEnv, PERSONA_INSTANCES: '{"verifier":2}' } });
-    const fixturesIssuerKey = parseSecretKey(
-      readFileSync(join(stack.config.dataDir, 'keys', 'domain-key.secret.json'), 'utf8'),
-    );
-    // A new stack has a new domain key: certify the same user keys again under it.
-    const bodies2 = fixtures.map((f, n) => {
-      const cert = certifyPublicKey(
-        {
-          issuer: new URL(stack.base).hostname,
-          publicKey: f.user.publicKey,
-          principal: { email: `u${n}@example.com` },
-          issuedAt: now,
-          expiresAt: now + 3_600_000,
-        },
-        fixturesIssuerKey,
-      );
-      return new URLSearchParams({ assertion: bundle([cert], f.assertion), audience: RP }).toString();
-    });
-    bodies.splice(0, bodies.length, ...bodies2);
-    await load(8, 1, verifyAt(stack.base));
-    const verified2 = await load(16, SECONDS, verifyAt(stack.base));
-
     const us = (rate: number) => `${(1e6 / rate).toFixed(0)} µs`;
-    console.log('/verify through the router (16 connections, 200 distinct assertions)');
+    const pct = (rate: number) => `${((100 * rate) / rawLimit).toFixed(1)} % of the raw limit`;
+    type Run = Awaited<ReturnType<typeof measure>>['viaRouter'];
+    const rateLine = (label: string, r: Run | undefined, base?: Run) => {
+      if (!r) {
+        line(label, 'no nginx', 'apt-get install nginx to measure the edge path');
+        return;
+      }
+      line(
+        label,
+        `${Math.round(r.rate)}/s`,
+        `${pct(r.rate)}${base ? `, ×${(r.rate / base.rate).toFixed(2)} of 1 verifier` : ''}; p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`,
+      );
+    };
+    const costLine = (label: string, r: Run | undefined) => {
+      if (!r) return;
+      const { router, verifier, nginx, load: gen } = r.us;
+      const total = router + verifier + nginx + gen;
+      line(
+        label,
+        `${total.toFixed(0)} µs`,
+        `verifier ${verifier.toFixed(0)}, router ${router.toFixed(0)}, nginx ${nginx.toFixed(0)}, load generator ${gen.toFixed(0)}; ${Math.round((1e6 * availableParallelism()) / total)}/s if nothing else ran`,
+      );
+    };
+    console.log(
+      '/verify (16 connections, 200 distinct assertions), each path measured in turn on the same stack',
+    );
     line('raw crypto limit: RS256 + DS128 verify, one core', `${Math.round(rawLimit)}/s`, us(rawLimit));
-    line(
-      'service, 1 verifier: POST /verify via router → verifier',
-      `${Math.round(verified.rate)}/s`,
-      `${((100 * verified.rate) / rawLimit).toFixed(1)} % of the raw limit; p50 ${verified.p50.toFixed(1)} ms, p95 ${verified.p95.toFixed(1)} ms`,
-    );
-    line(
-      'service, 2 verifiers',
-      `${Math.round(verified2.rate)}/s`,
-      `${((100 * verified2.rate) / rawLimit).toFixed(1)} % of the raw limit, ×${(verified2.rate / verified.rate).toFixed(2)} of 1 verifier; p50 ${verified2.p50.toFixed(1)} ms, p95 ${verified2.p95.toFixed(1)} ms`,
-    );
+    rateLine('1 verifier: client → router → verifier (http)', one.viaRouter);
+    rateLine('1 verifier: client → nginx → verifier (https, mTLS)', one.viaNginx);
+    rateLine('2 verifiers: via the router', two.viaRouter, one.viaRouter);
+    rateLine('2 verifiers: via nginx', two.viaNginx, one.viaNginx);
     console.log('\nCost of one /verify, one core (per request):');
     line('both signature checks (the raw limit)', us(rawLimit));
     line('verification in process: parse, checks, signatures', us(inProcess));
-    line('trust between tiers: HMAC sign + check (now)', us(macRate));
+    line('trust between tiers: HMAC sign + check (router → verifier)', us(macRate));
     line(
       'trust between tiers: Ed25519 sign + verify (before)',
       us(edRate),
       `×${(macRate / edRate).toFixed(1)} the MAC`,
     );
-    line('CPU in the verifier process (measured, /proc)', `${perRequest.verifier.toFixed(0)} µs`);
-    line('CPU in the router process (measured, /proc)', `${perRequest.router.toFixed(0)} µs`);
-    line('CPU in the load generator (measured)', `${perRequest.load.toFixed(0)} µs`);
-    const total = perRequest.verifier + perRequest.router + perRequest.load;
-    line(
-      'all three; the rate they allow on these cores',
-      `${total.toFixed(0)} µs`,
-      `${Math.round((1e6 * availableParallelism()) / total)}/s if nothing else ran`,
-    );
+    console.log('CPU per request by process (measured, /proc), all processes of the path:');
+    costLine('1 verifier, via the router', one.viaRouter);
+    costLine('1 verifier, via nginx', one.viaNginx);
+    costLine('2 verifiers, via the router', two.viaRouter);
+    costLine('2 verifiers, via nginx', two.viaNginx);
     console.log('');
+    stack = await startStack({ env: benchEnv });
   }
   // ---- sign-ins at the default bcrypt cost ------------------------------------------------------------
   if (PARTS.has('signin')) {
@@ -298,6 +404,7 @@ try {
     );
   }
 } finally {
-  await stack.stop();
+  await stack?.stop();
   await smtp.close();
+  pki?.remove();
 }

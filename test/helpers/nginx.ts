@@ -20,6 +20,8 @@ export const NGINX: Component = {
 
 export interface Nginx {
   readonly dir: string;
+  /** The master process (its workers are its children). */
+  readonly pid: number;
   accessLog(): string;
   errorLog(): string;
   stop(): Promise<void>;
@@ -86,6 +88,7 @@ export async function startNginx(dir: string, conf: string, port: number): Promi
   }
   return {
     dir,
+    pid: child.pid ?? 0,
     accessLog: () => read(join(dir, 'access.log')),
     errorLog: () => read(join(dir, 'error.log')),
     async stop() {
