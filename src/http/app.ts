@@ -105,6 +105,11 @@ export function createLogger(tier: string, level = 'info', destination?: Destina
           'req.headers.authorization',
           'req.headers["x-persona-signature"]',
           'res.headers["set-cookie"]',
+          // A password is secret at any depth a log line puts it, the top level included.
+          'pass',
+          'password',
+          'oldpass',
+          'newpass',
           '*.password',
           '*.pass',
           '*.oldpass',
