@@ -206,13 +206,20 @@ export function certificateFits(cert: string, email: string, publicKeyJson: stri
   );
 }
 
+/**
+ * The name the person knows: their address's domain, not the issuer (a bridge or a delegate speaks for it,
+ * and bridge.login.persona.org means nothing to someone signing in with a gmail.com address).
+ */
+const mailDomain = (address: PrimaryAddress): string =>
+  address.email.slice(address.email.lastIndexOf('@') + 1).toLowerCase();
+
 /** Only the latest primary screen's button acts (signInWithPrimary may run again in the same page). */
 let offered: AbortController | undefined;
 
 /** The IdP did not provision: offer its authentication page, in this window. */
 function offerAuthentication(address: PrimaryAddress, auth: URL, ctx: PrimaryContext, reason: string): void {
   const { ui } = ctx;
-  const vars = { domain: address.issuer, email: address.email };
+  const vars = { domain: mailDomain(address), email: address.email };
   const form = document.querySelector<HTMLFormElement>('form#screen-primary');
   const go = document.getElementById('primary-go');
   if (form === null || go === null) {
@@ -252,7 +259,7 @@ function offerAuthentication(address: PrimaryAddress, auth: URL, ctx: PrimaryCon
  */
 export async function signInWithPrimary(address: PrimaryAddress, ctx: PrimaryContext): Promise<void> {
   const { ui } = ctx;
-  const vars = { domain: address.issuer, email: address.email };
+  const vars = { domain: mailDomain(address), email: address.email };
   const prov = parseHttpUrl(address.prov);
   const auth = parseHttpUrl(address.auth);
   ui.complain('');
