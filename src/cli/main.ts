@@ -29,6 +29,7 @@ Commands:
   ops systemd [--out DIR]             one systemd unit per tier, sandboxed (docs/provisioning.md)
   check <tier|url> [--check NAME]     a nagios plugin: heartbeat, deep, verify, support, cert, db
                                       (exit 0/1/2/3 with perfdata; docs/monitoring.md)
+  status-page [--listen HOST:PORT]    the operators' status page (PERSONA_STATUS_TOKEN_FILE; docs/monitoring.md)
   loadgen [URL] --users N --duration D | --find-capacity
                                       Persona's active users against a deployment: the capacity,
                                       latency percentiles, an HTML report (docs/loadgen.md)
@@ -308,6 +309,11 @@ export async function main(argv: string[]): Promise<number> {
       // Generated nginx and squid configurations (docs/edge.md); loaded only for this command.
       const { opsCommand } = await import('../ops/index.ts');
       return opsCommand(rest);
+    }
+    case 'status-page': {
+      // The operators' status page (docs/monitoring.md); off unless PERSONA_STATUS_TOKEN_FILE is set.
+      const { statusPageCommand } = await import('../ops/status/index.ts');
+      return statusPageCommand(rest);
     }
     case 'db': {
       // The local Galera cluster (docs/database-ha.md); loaded only for this command.

@@ -401,6 +401,14 @@ export const settings = {
     ['127.0.0.1', '127.0.0.1', '127.0.0.1'],
     'Galera node addresses in order (n1, n2…; n1 bootstraps and is the first writer), for `persona db cluster` and `persona ops galera|haproxy`',
   ),
+  // ---- the operations status page (docs/monitoring.md) ----
+  statusTokenFile: setting(
+    'PERSONA_STATUS_TOKEN_FILE',
+    'string',
+    z.string(),
+    '',
+    "a file (mode 0600) holding the operators' token for `persona status-page`; empty: the page is off",
+  ),
   logLevel: setting(
     'PERSONA_LOG_LEVEL',
     'string',
