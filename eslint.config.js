@@ -9,6 +9,7 @@ export default tseslint.config(
       'dist-browser/',
       'var/',
       'coverage/',
+      'infra/cdk.out/',
       '**/*.cjs',
       'scripts/*.mjs',
       'bin/*.js',
