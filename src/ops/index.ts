@@ -7,9 +7,10 @@ export const OPS_HELP = `Usage: persona ops <nginx|squid> [options]
 
 Writes a configuration generated from the topology (src/topology) and the settings (docs/edge.md).
 
-  nginx   the TLS edge in front of the router instances: https (PERSONA_EDGE_TLS_CERT/KEY),
-          http -> https redirect, HTTP/2, per-route limits from the wsapi catalogue, passive ejection.
-          The router must trust the edge: PERSONA_TRUSTED_PROXIES=<the edge's address>.
+  nginx   the TLS edge: https (PERSONA_EDGE_TLS_CERT/KEY), http -> https redirect, HTTP/2, per-route
+          limits from the wsapi catalogue, passive ejection. With PERSONA_EDGE_LISTENERS straight to
+          the tier pools over mutual TLS (the tier CA in PERSONA_DATA_DIR/tier-keys/tls); otherwise to
+          the routers, which must trust the edge: PERSONA_TRUSTED_PROXIES=<the edge's address>.
   squid   the egress proxy every outbound HTTP call goes through (PERSONA_HTTP_PROXY)
   matrix  the network allow matrix (JSON: from, to, ports, protocol) for security groups
   nftables  the same matrix as a host firewall (check it with nft -c -f FILE)
@@ -28,7 +29,8 @@ Options:
                        squid default /var/spool/squid)
   --log-dir DIR        logs (default /var/log/nginx or /var/log/squid)
   nginx: --http-port N (default 80)  --listen ADDR  --router URL,URL (a fleet's routers)
-         --workers N  --foreground
+         --workers N  --foreground  --to tiers|routers (default: tiers with PERSONA_EDGE_LISTENERS)
+         --tier-tls-dir DIR (where the edge host keeps the tier CA's ca.crt, edge.crt, edge.key)
   squid: --listen HOST:PORT (default PERSONA_HTTP_PROXY's)  --clients CIDR,CIDR
          --allow DOMAIN,DOMAIN (allow-list mode; .example.com includes subdomains)
          --dev-destination CIDR,CIDR (development only: a local IdP)
@@ -63,6 +65,8 @@ export async function opsCommand(args: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'log-dir': { type: 'string' },
       'http-port': { type: 'string' },
+      to: { type: 'string' },
+      'tier-tls-dir': { type: 'string' },
       listen: { type: 'string' },
       router: { type: 'string' },
       workers: { type: 'string' },
@@ -102,7 +106,13 @@ export async function opsCommand(args: string[]): Promise<number> {
   if (what === 'nginx') {
     const { nginxConfig } = await import('./nginx.ts');
     const routerUrls = list(values.router);
+    if (values.to !== undefined && values.to !== 'tiers' && values.to !== 'routers') {
+      process.stderr.write(`persona ops nginx: --to is tiers or routers, not ${values.to}\n`);
+      return 2;
+    }
     text = nginxConfig(config, {
+      ...(values.to !== undefined ? { to: values.to } : {}),
+      ...(values['tier-tls-dir'] !== undefined ? { tierTlsDir: values['tier-tls-dir'] } : {}),
       stateDir: values['state-dir'] ?? '/var/lib/persona-nginx',
       logDir: values['log-dir'] ?? '/var/log/nginx',
       ...(values['http-port'] !== undefined ? { httpPort: Number(values['http-port']) } : {}),
