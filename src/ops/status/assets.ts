@@ -60,7 +60,8 @@ function table(data) {
   const body = document.querySelector('#instances tbody');
   body.replaceChildren();
   for (const i of data.instances) {
-    const f = i.figures;
+    // A down instance has no figures to show (its counters are not reachable).
+    const f = i.up ? i.figures : null;
     const row = el('tr', { class: i.up ? 'up' : 'down', 'data-instance': i.name });
     row.append(el('td', {}, i.name));
     const state = el('td');
@@ -80,7 +81,11 @@ function chart(node, data, series, unit) {
   const tiers = Object.keys(data.series.tiers);
   const scale = unit === 'ms' ? 1000 : unit === 'pct' ? 100 : 1;
   const values = tiers.map((t) => data.series.tiers[t][series].map((v) => (v === null ? null : v * scale)));
-  const max = Math.max(unit === 'pct' ? 1 : 0.5, ...values.flat().filter((v) => v !== null)) * 1.1;
+  // A round step (1, 2 or 5 times a power of ten) and four of them on the axis.
+  const top = Math.max(unit === 'pct' ? 1 : 0.5, ...values.flat().filter((v) => v !== null));
+  const raw = top / 4, power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const max = step * 4;
   const svg = el('svg:svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img' });
   const t0 = at[0] || data.now, t1 = Math.max(at[at.length - 1] || data.now, t0 + 1);
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
@@ -88,7 +93,8 @@ function chart(node, data, series, unit) {
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
     svg.append(el('svg:line', { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: '#e3e6ec' }));
-    svg.append(el('svg:text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, v < 10 ? v.toFixed(1) : Math.round(v)));
+    const label = (step < 1 ? v.toFixed(Math.min(3, -Math.floor(Math.log10(step)))) : String(Math.round(v))) + (unit === 'pct' ? ' %' : '');
+    svg.append(el('svg:text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, label));
   }
   const span = Math.round((t1 - t0) / 1000);
   svg.append(el('svg:text', { x: L, y: H - 6 }, span >= 120 ? '-' + Math.round(span / 60) + ' min' : '-' + span + ' s'));
