@@ -159,9 +159,14 @@ async function serveCommand(args: string[]): Promise<number> {
     }
     const examples = [];
     for (const example of names) examples.push(await serveExample(example, config));
+    // The bridged demo's provider runs beside them (docs/bridge.md).
+    const demo =
+      name === 'examples'
+        ? await (await import('../example/bridge-demo.ts')).serveDemoProvider(config)
+        : undefined;
     reportListening(examples.map((e) => e.url).join(' '));
     await stopSignal();
-    await Promise.all(examples.map((e) => e.close()));
+    await Promise.all([...examples.map((e) => e.close()), demo?.close()]);
     return 0;
   } catch (err) {
     if (!(err instanceof PortTakenError)) throw err;
@@ -184,6 +189,9 @@ async function startCommand(args: string[]): Promise<number> {
     process.stderr.write(`persona start: unexpected ${args.join(' ')}\n\n${START_HELP}`);
     return 2;
   }
+  // Development: a bridged demo domain with its own OpenID Connect provider (docs/bridge.md).
+  const bridgeDemo = await import('../example/bridge-demo.ts');
+  bridgeDemo.prepareDemoBridge(process.env);
   const config = loadConfig();
   const { deploymentOf, exampleOrigin, localProcesses, processName, EXAMPLES } =
     await import('../topology/index.ts');
@@ -261,7 +269,8 @@ async function startCommand(args: string[]): Promise<number> {
     const exampleLines =
       examples.length > 0
         ? `\n  example site:         ${exampleOrigin(config, 'example-site')}` +
-          `\n  example primary IdP:  ${exampleOrigin(config, 'example-primary')} (for @${config.examplePrimaryDomain})`
+          `\n  example primary IdP:  ${exampleOrigin(config, 'example-primary')} (for @${config.examplePrimaryDomain})` +
+          bridgeDemo.demoBanner(config)
         : '';
     process.stdout.write(
       `\nPersona is running (${tiers}).\n  identity service:     ${config.publicUrl}\n  verifier for sites:   ${config.publicUrl}/verify${mailbox}${exampleLines}\nCtrl-C stops every tier.\n\n`,
