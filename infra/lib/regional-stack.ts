@@ -161,6 +161,14 @@ export class RegionalStack extends Stack {
     const databaseSg = sg('DatabaseSg', 'the database: the tiers that reach it');
     const egressLbSg = sg('EgressLbSg', 'the egress proxy load balancer: the tiers that reach it');
     const egressSg = sg('EgressSg', 'the egress proxy hosts (squid)');
+    // Mail leaves through SES's SMTP endpoint in the VPC: the tiers' subnets have no route out.
+    const smtpSg = sg('SmtpEndpointSg', 'the SES SMTP endpoint: the tiers that send mail');
+    vpc.addInterfaceEndpoint('Smtp', {
+      service: ec2.InterfaceVpcEndpointAwsService.EMAIL_SMTP,
+      subnets: { subnetGroupName: 'endpoints' },
+      securityGroups: [smtpSg],
+      open: false,
+    });
     const hostSgs = [...tierSg.values(), egressSg];
 
     const tierOf = (endpoint: Endpoint): Tier | undefined => fleet.tiers.find((tier) => tier === endpoint);
@@ -180,7 +188,8 @@ export class RegionalStack extends Stack {
       if (endpoint === 'edge') return albSg;
       if (endpoint === 'database') return databaseSg;
       if (endpoint === 'egress-proxy') return egressLbSg;
-      if (endpoint === 'internet' || endpoint === 'smtp') return ec2.Peer.anyIpv4();
+      if (endpoint === 'smtp') return smtpSg;
+      if (endpoint === 'internet') return ec2.Peer.anyIpv4();
       throw new Error(`no entry for ${endpoint}`);
     };
     for (const rule of fleet.matrix) {

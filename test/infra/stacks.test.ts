@@ -15,7 +15,7 @@ import { buildApp } from '../../infra/lib/app.ts';
 import type { RegionalStack } from '../../infra/lib/regional-stack.ts';
 import { internalOps } from '../../infra/lib/regional-stack.ts';
 import { ALERTS } from '../../src/ops/prometheus.ts';
-import { callersOf, PUBLIC_ROUTES, publicRouteOf, type Tier } from '../../src/topology/index.ts';
+import { callersOf, PUBLIC_ROUTES, publicRouteOf, TIERS, type Tier } from '../../src/topology/index.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown };
 interface Synthesized {
@@ -117,14 +117,18 @@ describe('the AWS app (infra/)', () => {
         assert.equal(rule.group, sg('PublicAlbSg'), JSON.stringify(rule));
         assert.ok([80, 443].includes(rule.port), JSON.stringify(rule));
       }
-      // The database: the tiers that reach it (webhead reads, dbwriter writes), on its port.
-      assert.deepEqual(
-        rules
-          .filter((r) => r.group === sg('DatabaseSg'))
-          .map((r) => r.from)
-          .sort(),
-        [sg('dbwriterSg'), sg('webheadSg')].sort(),
-      );
+      // What the tiers reach (topology `reaches`): only they are admitted, on its port.
+      const reaching = (...resources: string[]) =>
+        fleet.tiers
+          .filter((tier) => TIERS[tier].reaches.some((r) => resources.includes(r)))
+          .map((tier) => sg(`${tier}Sg`))
+          .sort();
+      const admitted = (group: string) =>
+        [...new Set(rules.filter((r) => r.group === sg(group)).map((r) => r.from))].sort();
+      assert.deepEqual(admitted('DatabaseSg'), reaching('database-read', 'database-write'));
+      assert.deepEqual(admitted('SmtpEndpointSg'), reaching('smtp'));
+      assert.deepEqual(admitted('EgressLbSg'), reaching('egress-proxy'));
+      assert.deepEqual(admitted('EgressSg'), [sg('EgressLbSg')]);
     }
   });
 
