@@ -165,13 +165,12 @@ describe('the status page against a running stack, in Chromium', { skip }, () =>
     );
 
     // The router has traffic: requests/s above zero and a p95 in the table, and lines in the charts.
+    // (A string: it runs in the page, whose DOM types this project does not compile against.)
     await page.waitForFunction(
-      () => {
+      `(() => {
         const cells = document.querySelector('tr[data-instance=router]')?.querySelectorAll('td');
-        return (
-          cells !== undefined && Number(cells[2]?.textContent) > 0 && /ms$/.test(cells[4]?.textContent ?? '')
-        );
-      },
+        return cells !== undefined && Number(cells[2]?.textContent) > 0 && /ms$/.test(cells[4]?.textContent ?? '');
+      })()`,
       undefined,
       { timeout: 30_000 },
     );
