@@ -46,6 +46,8 @@ const portOf = (url: string, fallback: number): number => {
 export function allowMatrix(config: Config): AllowRule[] {
   const deployment = deploymentOf(config);
   const ports = (tier: Tier) => [...new Set(instancesOf(deployment, tier).map((i) => i.port))];
+  // Optional tiers (the bridge pair) count only where this deployment runs them.
+  const deployed = (tier: Tier): boolean => instancesOf(deployment, tier).length > 0;
   const publicPort = Number(new URL(config.publicUrl).port) || 443;
   const resourcePorts: Readonly<Record<ResourceEndpoint, number[]>> = {
     database: [config.databaseUrl.startsWith('mysql:') ? portOf(config.databaseUrl, 3306) : 3306],
@@ -78,8 +80,17 @@ export function allowMatrix(config: Config): AllowRule[] {
       }),
     ),
   ];
+  // The bridge has its own host name at the edge (docs/bridge.md).
+  if (deployed('bridge'))
+    rules.push({
+      from: 'edge',
+      to: 'bridge',
+      ports: ports('bridge'),
+      protocol: 'tcp',
+      why: "the edge forwards the bridge's host name to the bridges",
+    });
   for (const [caller, callee] of CALLS) {
-    if (!TIERS[caller].runs || !TIERS[callee].runs) continue;
+    if (!deployed(caller) || !deployed(callee)) continue;
     rules.push({
       from: caller,
       to: callee,
@@ -88,7 +99,7 @@ export function allowMatrix(config: Config): AllowRule[] {
       why: `${caller} calls ${callee} (signed)`,
     });
   }
-  for (const tier of RUNNING_TIERS) {
+  for (const tier of RUNNING_TIERS.filter(deployed)) {
     for (const resource of new Set(TIERS[tier].reaches.map((r) => RESOURCE_ENDPOINT[r]))) {
       rules.push({
         from: tier,
