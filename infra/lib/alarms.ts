@@ -46,18 +46,85 @@ type Source = (
 }[];
 
 const minute = Duration.minutes(1);
-const tierMetric = (metric: string, statistic: string, tier?: Tier) =>
-  new cloudwatch.Metric({
+
+/**
+ * The tiers' series the CloudWatch agent publishes into the `Persona` namespace, with the dimension sets
+ * it keeps (`job` is the agent's one scrape job: the series summed over every tier and label).
+ */
+export const AGENT_SERIES: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  persona_http_request_duration_seconds_count: [['status']],
+  persona_bcrypt_queue: [['state']],
+  persona_db_operation_seconds_count: [['outcome']],
+  persona_mails_sent_total: [['outcome']],
+  persona_mail_outbox_oldest_age_seconds: [['job']],
+  persona_verifications_total: [['job'], ['outcome']],
+  persona_discovery_fetch_seconds_count: [['job'], ['outcome']],
+  persona_requests_shed_total: [['job']],
+};
+export const AGENT_JOB = 'persona';
+
+/** The agent's configuration for a host whose tier listens on `port` (its /metrics). */
+export function cloudWatchAgentConfig(port: number, logGroup: string): { agent: string; prometheus: string } {
+  const prometheus = [
+    'global:',
+    '  scrape_interval: 1m',
+    '  scrape_timeout: 10s',
+    'scrape_configs:',
+    `  - job_name: ${AGENT_JOB}`,
+    '    static_configs:',
+    `      - targets: ["127.0.0.1:${port}"]`,
+    '',
+  ].join('\n');
+  const agent = {
+    logs: {
+      metrics_collected: {
+        prometheus: {
+          log_group_name: logGroup,
+          prometheus_config_path: '/etc/persona/prometheus.yaml',
+          emf_processor: {
+            metric_namespace: NAMESPACE,
+            metric_declaration: Object.entries(AGENT_SERIES).map(([series, dimensions]) => ({
+              source_labels: ['job'],
+              label_matcher: `^${AGENT_JOB}$`,
+              dimensions,
+              metric_selectors: [`^${series}$`],
+            })),
+          },
+        },
+      },
+    },
+  };
+  return { agent: JSON.stringify(agent, null, 2), prometheus };
+}
+
+const series = (name: string, statistic: string, dimensionsMap: Record<string, string>) => {
+  const kept = AGENT_SERIES[name];
+  if (!kept?.some((set) => set.join() === Object.keys(dimensionsMap).sort().join()))
+    throw new Error(`the agent does not publish ${name} by ${Object.keys(dimensionsMap).join(', ')}`);
+  return new cloudwatch.Metric({
     namespace: NAMESPACE,
-    metricName: metric,
+    metricName: name,
     statistic,
     period: minute,
-    ...(tier ? { dimensionsMap: { tier } } : {}),
+    dimensionsMap,
   });
-const ratio = (failed: string, all: string) =>
+};
+const all = { job: AGENT_JOB };
+/** The sum of a counter's series for some values of a label. */
+const sumOf = (name: string, label: string, values: readonly string[]) =>
   new cloudwatch.MathExpression({
-    expression: 'IF(total > 0, failed / total, 0)',
-    usingMetrics: { failed: tierMetric(failed, 'Sum'), total: tierMetric(all, 'Sum') },
+    expression: values.map((_, i) => `m${i}`).join(' + '),
+    usingMetrics: Object.fromEntries(values.map((v, i) => [`m${i}`, series(name, 'Sum', { [label]: v })])),
+    period: minute,
+  });
+/** The share of a counter's events whose label is not among `good`. */
+const failureRatio = (name: string, good: readonly string[]) =>
+  new cloudwatch.MathExpression({
+    expression: `IF(total > 0, (total - (${good.map((_, i) => `g${i}`).join(' + ')})) / total, 0)`,
+    usingMetrics: {
+      total: series(name, 'Sum', all),
+      ...Object.fromEntries(good.map((v, i) => [`g${i}`, series(name, 'Sum', { outcome: v })])),
+    },
     period: minute,
   });
 
@@ -98,22 +165,41 @@ const SOURCES: Readonly<Record<string, Source>> = {
           statistic: 'Sum',
         }),
       })),
-  PersonaBusy503: () => [{ name: 'all', metric: tierMetric('persona_http_503_per_second', 'Average') }],
-  PersonaBcryptBacklog: () => [
-    { name: 'all', metric: tierMetric('persona_bcrypt_queue_waiting', 'Maximum') },
+  // Per second, as the alert's rate.
+  PersonaBusy503: () => [
+    {
+      name: 'all',
+      metric: new cloudwatch.MathExpression({
+        expression: 'busy / 60',
+        usingMetrics: {
+          busy: series('persona_http_request_duration_seconds_count', 'Sum', { status: '503' }),
+        },
+        period: minute,
+      }),
+    },
   ],
-  PersonaDatabaseErrors: () => [{ name: 'all', metric: tierMetric('persona_db_errors', 'Sum') }],
-  PersonaMailFailures: () => [{ name: 'all', metric: tierMetric('persona_mails_failed', 'Sum') }],
+  PersonaBcryptBacklog: () => [
+    { name: 'all', metric: series('persona_bcrypt_queue', 'Maximum', { state: 'waiting' }) },
+  ],
+  PersonaDatabaseErrors: () => [
+    { name: 'all', metric: sumOf('persona_db_operation_seconds_count', 'outcome', ['unavailable', 'error']) },
+  ],
+  PersonaMailFailures: () => [
+    { name: 'all', metric: sumOf('persona_mails_sent_total', 'outcome', ['failed', 'given_up', 'dropped']) },
+  ],
   PersonaMailOutboxStuck: () => [
-    { name: 'all', metric: tierMetric('persona_mail_outbox_oldest_age_seconds', 'Maximum') },
+    { name: 'all', metric: series('persona_mail_outbox_oldest_age_seconds', 'Maximum', all) },
   ],
   PersonaVerificationFailureRatio: () => [
-    { name: 'all', metric: ratio('persona_verifications_failed', 'persona_verifications') },
+    { name: 'all', metric: failureRatio('persona_verifications_total', ['okay']) },
   ],
   PersonaDiscoveryFailures: () => [
-    { name: 'all', metric: ratio('persona_discovery_fetches_failed', 'persona_discovery_fetches') },
+    {
+      name: 'all',
+      metric: failureRatio('persona_discovery_fetch_seconds_count', ['supported', 'delegated', 'disabled']),
+    },
   ],
-  PersonaLoadShedding: () => [{ name: 'all', metric: tierMetric('persona_requests_shed', 'Sum') }],
+  PersonaLoadShedding: () => [{ name: 'all', metric: series('persona_requests_shed_total', 'Sum', all) }],
 };
 
 /** The alerts' alarms for a region; returns them by alert name. */
@@ -125,7 +211,13 @@ export function alertAlarms(
   const made = new Map<string, cloudwatch.Alarm[]>();
   for (const alert of ALERTS) {
     const source: Source =
-      SOURCES[alert.alert] ?? (() => [{ name: 'all', metric: tierMetric(alert.alert, 'Maximum') }]);
+      SOURCES[alert.alert] ??
+      (() => [
+        {
+          name: 'all',
+          metric: new cloudwatch.Metric({ namespace: NAMESPACE, metricName: alert.alert, period: minute }),
+        },
+      ]);
     const alarms = source(alert, balancers).map(
       ({ name, metric }) =>
         new cloudwatch.Alarm(scope, `${alert.alert}-${name}`, {

@@ -23,7 +23,7 @@ import type { Endpoint } from '../../src/ops/matrix.ts';
 import { systemdUnit } from '../../src/ops/systemd.ts';
 import { CALLS, PUBLIC_ROUTES, TIERS, type Tier } from '../../src/topology/index.ts';
 import { operations } from '../../src/wsapi/catalogue.ts';
-import { alertAlarms, type TierBalancer } from './alarms.ts';
+import { alertAlarms, cloudWatchAgentConfig, type TierBalancer } from './alarms.ts';
 import { stackName, type Environment } from './environments.ts';
 import { DATABASE_PORT, EGRESS_PROXY_PORT, fleetOf, type Fleet } from './fleet.ts';
 
@@ -390,6 +390,7 @@ export class RegionalStack extends Stack {
     const userDataFor = (role: Tier) => {
       const userData = ec2.UserData.forLinux();
       const held = secrets.filter((s) => s.holders.includes(role)).map((s) => s.slug);
+      const agent = cloudWatchAgentConfig(fleet.port(role), `/persona/${environment.name}/metrics`);
       userData.addCommands(
         'set -euo pipefail',
         `ROLE=${role}`,
@@ -416,6 +417,10 @@ export class RegionalStack extends Stack {
         'chown -R persona-$ROLE:persona-$ROLE "$DATA"',
         'systemctl daemon-reload',
         'systemctl enable --now persona-$ROLE.service',
+        // Its /metrics into CloudWatch, for the alarms (infra/lib/alarms.ts).
+        `cat > /etc/persona/prometheus.yaml <<'EOF'\n${agent.prometheus}EOF`,
+        `cat > /etc/persona/cloudwatch-agent.json <<'EOF'\n${agent.agent}\nEOF`,
+        '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/etc/persona/cloudwatch-agent.json',
       );
       return userData;
     };

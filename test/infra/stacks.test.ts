@@ -11,6 +11,7 @@ import { before, describe, test } from 'node:test';
 import { App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { AGENT_SERIES, NAMESPACE } from '../../infra/lib/alarms.ts';
 import { buildApp } from '../../infra/lib/app.ts';
 import type { RegionalStack } from '../../infra/lib/regional-stack.ts';
 import { internalOps } from '../../infra/lib/regional-stack.ts';
@@ -282,13 +283,39 @@ describe('the AWS app (infra/)', () => {
     }
   });
 
-  test('a CloudWatch alarm for every Prometheus alert', () => {
+  test('a CloudWatch alarm for every Prometheus alert, on series the hosts publish', () => {
     for (const s of stacks) {
-      const names = ofType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => String(a.Properties?.AlarmName));
+      const alarms = ofType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+      const names = alarms.map((a) => String(a.AlarmName));
       for (const alert of ALERTS)
         assert.ok(
           names.some((n) => n.includes(`-${alert.alert}-`)),
           `${s.stack.stackName}: ${alert.alert}`,
+        );
+      // Every metric of the Persona namespace is one the agent publishes, by dimensions it keeps.
+      type Stat = { Namespace?: string; MetricName?: string; Dimensions?: { Name: string }[] };
+      const metrics = alarms.flatMap((a): Stat[] => [
+        a as Stat,
+        ...((a.Metrics ?? []) as { MetricStat?: { Metric: Stat } }[]).flatMap((m) =>
+          m.MetricStat ? [m.MetricStat.Metric] : [],
+        ),
+      ]);
+      const published = metrics.filter((m) => m.Namespace === NAMESPACE);
+      assert.ok(published.length >= 8);
+      for (const m of published) {
+        const dimensions = (m.Dimensions ?? []).map((d) => d.Name).sort();
+        assert.ok(
+          AGENT_SERIES[m.MetricName ?? '']?.some((set) => [...set].sort().join() === dimensions.join()),
+          `${m.MetricName} by ${dimensions.join(',')} is not published`,
+        );
+      }
+      // And every tier host runs the agent with that configuration.
+      const launch = ofType(s, 'AWS::EC2::LaunchTemplate').map(([, lt]) => JSON.stringify(lt.Properties));
+      const tierHosts = launch.filter((d) => d.includes('ROLE='));
+      assert.equal(tierHosts.length, s.stack.fleet.tiers.length);
+      for (const data of tierHosts)
+        assert.ok(
+          data.includes('amazon-cloudwatch-agent-ctl') && data.includes('persona_verifications_total'),
         );
     }
   });
