@@ -33,6 +33,11 @@ export interface MysqlTarget {
   readonly connectionLimit: number;
   /** Galera causality checks for reads (`?wsrep_sync_wait=`), SPEC §5 read-your-writes. */
   readonly wsrepSyncWait: number | undefined;
+  /**
+   * How long an operation keeps trying while the database moves to another node (`?failover_window_ms=`,
+   * docs/database-ha.md); 0: one immediate repeat on a fresh connection, then unavailable.
+   */
+  readonly failoverWindowMs: number;
 }
 
 export type DatabaseTarget = SqliteTarget | MysqlTarget;
@@ -112,15 +117,22 @@ export function parseDatabaseUrl(url: string, setting = 'PERSONA_DATABASE_URL'):
     throw new DatabaseConfigError(`${setting}: the MySQL URL has no user; ${expected}`);
   let connectionLimit = DEFAULT_POOL;
   let wsrepSyncWait: number | undefined;
+  let failoverWindowMs = 0;
   for (const [key, value] of parsed.searchParams) {
     if (key === 'connectionLimit') connectionLimit = positiveInt(setting, key, value, 1000);
     else if (key === 'wsrep_sync_wait') {
       if (!/^\d+$/.test(value) || Number(value) > 15)
         throw new DatabaseConfigError(`${setting}: wsrep_sync_wait must be a whole number from 0 to 15`);
       wsrepSyncWait = Number(value);
+    } else if (key === 'failover_window_ms') {
+      if (!/^\d+$/.test(value) || Number(value) > 60_000)
+        throw new DatabaseConfigError(
+          `${setting}: failover_window_ms must be a whole number from 0 to 60000`,
+        );
+      failoverWindowMs = Number(value);
     } else
       throw new DatabaseConfigError(
-        `${setting}: unknown option '${key}' (known: connectionLimit, wsrep_sync_wait)`,
+        `${setting}: unknown option '${key}' (known: connectionLimit, wsrep_sync_wait, failover_window_ms)`,
       );
   }
   const target = {
@@ -131,6 +143,7 @@ export function parseDatabaseUrl(url: string, setting = 'PERSONA_DATABASE_URL'):
     database,
     connectionLimit,
     wsrepSyncWait,
+    failoverWindowMs,
   };
   Object.defineProperty(target, 'password', {
     value: decodeURIComponent(parsed.password),

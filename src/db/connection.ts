@@ -37,6 +37,8 @@ export interface Connection {
   readonly engine: Engine;
   readonly role: Role;
   readonly queryTimeoutMs: number;
+  /** How long operations keep trying while the database fails over (src/db/transaction.ts). */
+  readonly failoverWindowMs: number;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ function open(target: DatabaseTarget, role: Role, queryTimeoutMs: number): Conne
     engine: target.engine === 'sqlite' ? sqliteEngine : mysqlEngine,
     role,
     queryTimeoutMs,
+    failoverWindowMs: target.engine === 'mysql' ? target.failoverWindowMs : 0,
     close: () => db.destroy(),
   };
 }

@@ -57,7 +57,7 @@ const asDriverError = (err: unknown): DriverError => (typeof err === 'object' &&
 const MYSQL_UNAVAILABLE: Record<number, DatabaseUnavailableError['reason']> = {
   1040: 'server', // too many connections
   1045: 'server', // access denied (bad credentials are an outage for the tier, logged with the cause)
-  1047: 'server', // Galera: node not ready (WSREP has not yet prepared node for application use)
+  1047: 'connection', // Galera: node not ready (not in the primary component): another node may be
   1049: 'server', // unknown database
   1053: 'connection', // server shutdown in progress
   1205: 'timeout', // lock wait timeout

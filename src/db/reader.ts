@@ -17,7 +17,7 @@ import * as rateLimits from './tables/rate-limit.ts';
 import * as sessions from './tables/session.ts';
 import * as staged from './tables/staged.ts';
 import * as users from './tables/user.ts';
-import { read } from './transaction.ts';
+import { read as readOn } from './transaction.ts';
 import * as valid from './validate.ts';
 
 export type { EmailInfo } from './tables/email.ts';
@@ -122,6 +122,8 @@ export function connectionOf(handle: Reader): Kysely<Database> {
 export const BUCKET = /^[\x21-\x7e]{1,320}$/;
 
 export function readsOn(connection: Connection, scope: () => Scope): Reader {
+  const read = <T>(query: () => Promise<T>): Promise<T> =>
+    readOn(query, { failoverWindowMs: connection.failoverWindowMs });
   // Inputs that fail validation cannot match a stored row, so they are answered without a query.
   const byAddress =
     <T>(missing: T, query: (s: Scope, address: string) => Promise<T>) =>
@@ -247,7 +249,11 @@ export function instrument<T extends object>(handle: T, observe: HandleOptions['
   return Object.fromEntries(timed) as T;
 }
 
-export function scopeFor(connection: Connection, settings: DatabaseSettings, options: HandleOptions): () => Scope {
+export function scopeFor(
+  connection: Connection,
+  settings: DatabaseSettings,
+  options: HandleOptions,
+): () => Scope {
   const clock = options.clock ?? Date.now;
   return () => ({
     db: connection.db,

@@ -175,6 +175,19 @@ export async function dbCommand(args: string[]): Promise<number> {
     child.unref();
     writeFileSync(checksPid, `${child.pid}\n`);
   }
+  // HAProxy's first checks must find the endpoints up, or the first writer would be a backup.
+  const checksUp = Date.now() + 30_000;
+  for (const node of spec.nodes)
+    while (
+      !(await fetch(`http://${node.host}:${node.ports.check}/`).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > checksUp)
+        throw new Error(`the clustercheck of ${node.name} does not answer; see ${join(dir, 'checks.log')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   if (livePid(join(proxy.stateDir, 'haproxy.pid')) === undefined) await startHaproxy(proxy);
   // HAProxy sees the nodes healthy after `rise` checks.
   const deadline = Date.now() + 30_000;

@@ -175,7 +175,7 @@ export function haproxyConfig(options: HaproxyOptions): string {
     '',
     'listen writer',
     bind(options.writerPort),
-    '  stick-table type ip size 1 nopurge',
+    '  stick-table type ip size 1',
     '  stick on dst',
     ...options.nodes.map((node, i) => server(node, i > 0)),
     '',

@@ -76,7 +76,14 @@ export function localAccounts(dir: string, database = DEFAULT_CLUSTER_DATABASE):
   return { database, user: 'persona', password, checkUser: 'clustercheck', checkPassword };
 }
 
-/** mysql:// URLs of the writer and reader listeners; the reader waits for causality (wsrep_sync_wait=1). */
+// HAProxy leaves a dead writer in 2-3 s of checks, Galera evicts it in 3-6 s: operations keep trying this
+// long (within the request's 10 s deadline) instead of answering 503 at once.
+const FAILOVER_MS = 9000;
+
+/**
+ * mysql:// URLs of the writer and reader listeners. The reader waits for causality (wsrep_sync_wait=1):
+ * a sign-in right after complete_user_creation on another node sees the account.
+ */
 export function clusterUrls(
   layout: ClusterLayout,
   accounts: AccountSpec,
@@ -85,8 +92,8 @@ export function clusterUrls(
   const auth = `${accounts.user}:${encodeURIComponent(accounts.password)}`;
   const host = layout.proxyHost.includes(':') ? `[${layout.proxyHost}]` : layout.proxyHost;
   return {
-    writer: `mysql://${auth}@${host}:${writer}/${accounts.database}`,
-    reader: `mysql://${auth}@${host}:${reader}/${accounts.database}?wsrep_sync_wait=1`,
+    writer: `mysql://${auth}@${host}:${writer}/${accounts.database}?failover_window_ms=${FAILOVER_MS}`,
+    reader: `mysql://${auth}@${host}:${reader}/${accounts.database}?wsrep_sync_wait=1&failover_window_ms=${FAILOVER_MS}`,
   };
 }
 

@@ -98,7 +98,10 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
   // Every write runs in a transaction, so a connection lost before COMMIT can be repeated safely.
   const write = async <T>(body: (s: Scope) => Promise<T>, options?: TransactOptions): Promise<T> => {
     try {
-      return await transact(connection.db, (trx) => body({ ...scope(), db: trx }), options);
+      return await transact(connection.db, (trx) => body({ ...scope(), db: trx }), {
+        failoverWindowMs: connection.failoverWindowMs,
+        ...options,
+      });
     } catch (err) {
       // A foreign key names the user: it does not exist (or was cancelled meanwhile).
       if (isForeignKeyViolation(err)) refuse('no-such-user');
@@ -106,6 +109,8 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     }
   };
   const attaching: TransactOptions = { retryOn: isDuplicate };
+  // Writes that leave the same state when done twice: repeated even when COMMIT's outcome is unknown.
+  const idempotent: TransactOptions = { idempotent: true };
   const queue = (entry: OutboxEntry | undefined) => {
     if (entry === undefined) return undefined;
     if (!Number.isSafeInteger(entry.leaseMs) || entry.leaseMs < 0)
@@ -182,7 +187,8 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     },
     updatePassword: async (userId, hash, invalidateSessions) => {
       const [uid, passwd] = [valid.userId(userId), valid.passwordHash(hash)];
-      return await write((s) => users.setPassword(s, uid, passwd, invalidateSessions));
+      // Done twice, the hash is the same and lastPasswordReset moves once more: the answer carries the last.
+      return await write((s) => users.setPassword(s, uid, passwd, invalidateSessions), idempotent);
     },
     incAuthFailures: async (userId) => {
       const uid = valid.userId(userId);
@@ -190,14 +196,14 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     },
     clearAuthFailures: async (userId) => {
       const uid = valid.userId(userId);
-      await write((s) => users.clearAuthFailures(s, uid));
+      await write((s) => users.clearAuthFailures(s, uid), idempotent);
     },
     updateEmailLastUsedAs: async (email, type) => {
       const address = valid.address(email);
       const given: unknown = type; // callers may be plain JavaScript
       if (given !== 'primary' && given !== 'secondary')
         refuse('invalid-input', 'type must be primary or secondary');
-      return await write((s) => emails.setEmailType(s, address, type));
+      return await write((s) => emails.setEmailType(s, address, type), idempotent);
     },
     removeEmail: async (userId, email) => {
       const [uid, address] = [valid.userId(userId), valid.address(email)];
@@ -209,11 +215,11 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     },
     updateIDPLastSeen: async (domain) => {
       const name = valid.domain(domain);
-      await write((s) => idps.updateIDPLastSeen(s, name));
+      await write((s) => idps.updateIDPLastSeen(s, name), idempotent);
     },
     forgetIDP: async (domain) => {
       const name = valid.domain(domain);
-      await write((s) => idps.forgetIDP(s, name));
+      await write((s) => idps.forgetIDP(s, name), idempotent);
     },
     hitRateLimit: async (bucket, { limit, windowMs }) => {
       if (!BUCKET.test(bucket)) refuse('invalid-input', 'a bucket is 1 to 320 printable ASCII characters');
@@ -234,18 +240,18 @@ function writesOn(connection: Connection, scope: () => Scope): Omit<Writer, keyo
     },
     removeMail: async (token) => {
       if (!valid.isSecret(token)) refuse('invalid-input', 'not a token');
-      await write((s) => outbox.remove(s, token));
+      await write((s) => outbox.remove(s, token), idempotent);
     },
     deferMail: async (token, retryAt) => {
       if (!valid.isSecret(token)) refuse('invalid-input', 'not a token');
       if (!Number.isSafeInteger(retryAt)) refuse('invalid-input', 'retryAt must be epoch milliseconds');
-      await write((s) => outbox.defer(s, token, retryAt));
+      await write((s) => outbox.defer(s, token, retryAt), idempotent);
     },
-    outboxDepth: () => read(() => outboxDepth(scope())),
+    outboxDepth: () => read(() => outboxDepth(scope()), { failoverWindowMs: connection.failoverWindowMs }),
     revokeSession: async (sid, expiresAt) => {
       if (!valid.isSessionId(sid)) refuse('invalid-input', 'not a session id');
       if (!Number.isSafeInteger(expiresAt)) refuse('invalid-input', 'expiresAt must be epoch milliseconds');
-      await write((s) => sessions.revoke(s, sid, expiresAt));
+      await write((s) => sessions.revoke(s, sid, expiresAt), idempotent);
     },
     purgeRevokedSessions: () => write((s) => sessions.purgeExpired(s)),
   };
