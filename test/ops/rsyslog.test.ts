@@ -163,7 +163,7 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
 
     // Every line written arrives, unchanged. The tiers' last lines may still be on their way to the files:
     // wait for the flows' last event there first.
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     const waitUntil = async (what: string, ok: () => string | undefined) => {
       for (;;) {
         const why = ok();

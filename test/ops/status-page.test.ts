@@ -150,7 +150,7 @@ describe('the status page against a running stack, in Chromium', { skip }, () =>
     other.close();
   });
 
-  test('Chromium: sign in, every instance with its heartbeat and figures, charts, a killed keysigner down', async () => {
+  test('Chromium: sign in, every instance with its heartbeat and figures, charts, a killed keysigner down', async (t) => {
     browserInstance = await launchChromium();
     const page = await browserInstance.context.newPage();
     await page.setViewportSize({ width: 1280, height: 1000 });
@@ -176,7 +176,18 @@ describe('the status page against a running stack, in Chromium', { skip }, () =>
     );
     assert.ok((await page.$$('.chart path[data-tier=router]')).length >= 2);
 
-    process.kill(stack.supervisor.pid('keysigner')!, 'SIGKILL');
+    // Kept down (the supervisor restarts a killed tier within 10 s) until the page has shown it.
+    const kill = () => {
+      const pid = stack.supervisor.pid('keysigner');
+      try {
+        if (pid !== undefined && pid > 0) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    kill();
+    const keepDown = setInterval(kill, 300);
+    t.after(() => clearInterval(keepDown));
     await page.waitForSelector('tr[data-instance=keysigner].down .badge.down', { timeout: 20_000 });
     assert.equal(await page.textContent('tr[data-instance=verifier] .badge'), 'up');
     assert.match((await page.textContent('#updated')) ?? '', /of \d+ instances up/);
