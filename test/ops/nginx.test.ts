@@ -9,13 +9,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import Database from 'better-sqlite3';
 import { Agent, request, setGlobalDispatcher } from 'undici';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { loadConfig } from '../../src/config/load.ts';
@@ -159,11 +159,13 @@ test('the generated config passes nginx -t, and `persona ops nginx` writes the s
   const edgePorts = (tier: Tier) =>
     edgeListenersOf(deploymentOf(stack.config), tier).map((i) => `server 127.0.0.1:${i.port} max_fails=2`);
   for (const tier of ['webhead', 'dbwriter', 'verifier'] as const)
-    for (const server of edgePorts(tier))
-      assert.ok(cli.stdout.includes(server), `${tier}: ${server}`);
+    for (const server of edgePorts(tier)) assert.ok(cli.stdout.includes(server), `${tier}: ${server}`);
   assert.equal(edgePorts('webhead').length, 2);
   assert.doesNotMatch(cli.stdout, /persona_router/);
-  assert.match(cli.stdout, /location = \/verify \{[^}]*proxy_ssl_name verifier\.tiers\.persona\.internal;\s+proxy_pass https:\/\/persona_verifier;/);
+  assert.match(
+    cli.stdout,
+    /location = \/verify \{[^}]*proxy_ssl_name verifier\.tiers\.persona\.internal;\s+proxy_pass https:\/\/persona_verifier;/,
+  );
   assert.match(cli.stdout, /proxy_ssl_verify on;/);
   // The routers' edge passed nginx -t too (it is running): everything to the two routers.
   const routersConf = readFileSync(join(viaRouters.dir, 'nginx.conf'), 'utf8');
@@ -261,9 +263,7 @@ test('through nginx over https: sign up, mail link, sign in, cert_key, /verify o
   const listeners = (tier: Tier) =>
     edgeListenersOf(deploymentOf(stack.config), tier).map((i) => `127.0.0.1:${i.port}`);
   const wentTo = (path: string, tier: Tier) =>
-    lines
-      .filter((l) => l.path === path)
-      .every((l) => listeners(tier).includes(String(l.upstream)));
+    lines.filter((l) => l.path === path).every((l) => listeners(tier).includes(String(l.upstream)));
   assert.ok(wentTo('/verify', 'verifier'), 'the verifier answered /verify');
   assert.ok(wentTo('/wsapi/stage_user', 'dbwriter'), 'a dbwriter answered the write');
   assert.ok(wentTo('/wsapi/session_context', 'webhead'), 'a webhead answered the read');
@@ -375,7 +375,7 @@ async function hammer(n: number, origin = base): Promise<{ ok: number; failed: s
 }
 
 test(
-  'a killed webhead instance behind nginx, then a killed router behind the routers\' nginx: requests keep succeeding',
+  "a killed webhead instance behind nginx, then a killed router behind the routers' nginx: requests keep succeeding",
   { skip },
   async () => {
     const before = await hammer(20);
@@ -407,6 +407,56 @@ test(
     );
   },
 );
+
+/** A client certificate from the deployment's own CA for `name` (what a stolen CA key could make). */
+function clientCertificate(
+  files: ReturnType<typeof tierTlsFiles>,
+  name: string,
+): { cert: Buffer; key: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'persona-client-cert-'));
+  const at = (file: string) => join(dir, file);
+  try {
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      at('client.key'),
+      '-out',
+      at('client.csr'),
+      '-subj',
+      `/O=persona tiers/CN=${name}`,
+    );
+    writeFileSync(at('client.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      at('client.csr'),
+      '-CA',
+      files.caCert,
+      '-CAkey',
+      files.caKey,
+      '-CAcreateserial',
+      '-CAserial',
+      at('ca.srl'),
+      '-days',
+      '1',
+      '-extfile',
+      at('client.ext'),
+      '-out',
+      at('client.crt'),
+    );
+    return { cert: readFileSync(at('client.crt')), key: readFileSync(at('client.key')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A client of a tier's edge listener with the given client certificate (or none). */
 async function askEdgeListener(
@@ -463,19 +513,41 @@ test(
       }),
       "this CA's certificate of a tier, not the edge's",
     );
+    refused(
+      await askEdgeListener('webhead', '/wsapi/session_context', clientCertificate(files, 'router')),
+      'a client certificate from this CA that names another caller',
+    );
 
     // The edge's certificate opens public routes to that tier only, answered as the router answers.
-    const internal = await askEdgeListener('dbwriter', '/wsapi/saw_idp', edge, { method: 'POST', body: '{}' });
+    const internal = await askEdgeListener('dbwriter', '/wsapi/saw_idp', edge, {
+      method: 'POST',
+      body: '{}',
+    });
     assert.equal('status' in internal && internal.status, 404, JSON.stringify(internal));
     const read = await askEdgeListener('dbwriter', '/wsapi/session_context', edge);
-    assert.equal('status' in read && read.status, 404, 'a read is the webhead\'s, not the dbwriter\'s');
+    assert.equal('status' in read && read.status, 404, "a read is the webhead's, not the dbwriter's");
+    // The verifier serves its metrics to the monitoring network, and `/` as `/verify`: not to the edge.
+    for (const [method, path] of [
+      ['GET', '/metrics'],
+      ['POST', '/'],
+    ] as const) {
+      const other = await askEdgeListener('verifier', path, edge, {
+        method,
+        body: method === 'POST' ? '' : undefined,
+      });
+      assert.equal(
+        'status' in other && other.status,
+        404,
+        `${method} ${path} at the verifier: ${JSON.stringify(other)}`,
+      );
+    }
     const verify = await askEdgeListener('webhead', '/verify', edge, { method: 'POST', body: '' });
-    assert.equal('status' in verify && verify.status, 404, '/verify is the verifier\'s');
+    assert.equal('status' in verify && verify.status, 404, "/verify is the verifier's");
     const unknown = await askEdgeListener('webhead', '/wsapi/no_such_op', edge);
-    assert.deepEqual(
-      'status' in unknown && [unknown.status, unknown.body],
-      [400, 'Bad Request: no such api'],
-    );
+    assert.deepEqual('status' in unknown && [unknown.status, unknown.body], [
+      400,
+      'Bad Request: no such api',
+    ]);
     // A deadline from outside is not believed: the edge starts the clock, as the router does.
     const late = await askEdgeListener('webhead', '/wsapi/session_context', edge, {
       headers: { 'x-persona-deadline': '1' },
