@@ -107,8 +107,9 @@ export async function startNginx(dir: string, conf: string, port: number): Promi
  * An undici Agent sending every host to the loopback address from `localAddress`, https trusting only
  * `ca` (undici's own connector does not pass a local address on): a client of the edge from one address.
  */
-export const edgeAgent = (ca: string | Buffer, localAddress: string): Agent =>
+export const edgeAgent = (ca: string | Buffer, localAddress: string, connections?: number): Agent =>
   new Agent({
+    ...(connections !== undefined ? { connections } : {}),
     connect: (options, callback) => {
       const https = options.protocol === 'https:';
       const target = { host: '127.0.0.1', port: Number(options.port) || (https ? 443 : 80), localAddress };
