@@ -97,7 +97,7 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
     );
     smtp = await startSmtpSink();
     stack = await startStack({
-      env: { PERSONA_SMTP_URL: smtp.url, PERSONA_LOG_LEVEL: 'info' },
+      env: { PERSONA_SMTP_URL: smtp.url, PERSONA_LOG_LEVEL: 'info', PERSONA_MAX_AUTH_ATTEMPTS: '2' },
       logDir: join(dir, 'logs'),
     });
   });
@@ -140,6 +140,17 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
     secrets.push('not the password');
     const right = await b.post('/wsapi/authenticate_user', { email, pass: PASSWORD, ephemeral: false });
     assert.equal((right.json() as { success: boolean }).success, true, right.text);
+    // A browser the account never used fails once more: with the first failure (b had not signed in yet)
+    // that is PERSONA_MAX_AUTH_ATTEMPTS, so the account is locked for such browsers (a lockout event),
+    // even with the right password, until the reset below.
+    const stranger = browser(stack.base);
+    await stranger.post('/wsapi/authenticate_user', { email, pass: 'not the password', ephemeral: false });
+    const locked = await stranger.post('/wsapi/authenticate_user', {
+      email,
+      pass: PASSWORD,
+      ephemeral: false,
+    });
+    assert.equal((locked.json() as { code?: string }).code, 'account locked', locked.text);
     const { backed } = await assertionFor(b, email);
     secrets.push(backed, backed.split('~')[0]!);
     assert.equal((await verifyRemotely(stack.base, backed)).status, 'okay');
@@ -148,6 +159,8 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
     const resetter = browser(stack.base);
     assert.equal((await resetter.post('/wsapi/stage_reset', { email, site: RP })).status, 200);
     const resetToken = tokenOf((await smtp.waitFor(email)).text);
+    // A second reset mail at once is throttled: a rate-limit event.
+    assert.equal((await resetter.post('/wsapi/stage_reset', { email, site: RP })).status, 429);
     secrets.push(resetToken);
     const reset = await resetter.post('/wsapi/complete_reset', { token: resetToken, pass: NEW_PASSWORD });
     assert.deepEqual(reset.json(), { success: true }, reset.text);
@@ -159,7 +172,8 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
       ephemeral: false,
     });
     assert.equal((signedIn.json() as { success: boolean }).success, true, signedIn.text);
-    for (const jar of [b, resetter, again]) for (const value of jar.cookies.values()) secrets.push(value);
+    for (const jar of [b, stranger, resetter, again])
+      for (const value of jar.cookies.values()) secrets.push(value);
 
     // Every line written arrives, unchanged. The tiers' last lines may still be on their way to the files:
     // wait for the flows' last event there first.
@@ -201,6 +215,8 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
       'verify',
       'reset_staged',
       'password_reset',
+      'rate_limited',
+      'signin_locked',
     ] as const) {
       const found = events(name);
       assert.ok(found.length > 0, `no ${name} event shipped`);
@@ -211,7 +227,11 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
     }
     assert.deepEqual(
       events('signin_failed').map((e) => e.reason),
-      ['mismatch'],
+      ['mismatch', 'mismatch'],
+    );
+    assert.deepEqual(
+      events('rate_limited').map((e) => e.limit),
+      ['email'],
     );
     assert.deepEqual(
       events('verify')
@@ -251,7 +271,9 @@ describe('real rsyslog ships every tier’s JSON lines to a collector', { skip }
     );
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /kpi +new users +1\n/);
-    assert.match(cli.stdout, /security sign-in failures +1 {2}\(mismatch 1\)/);
+    assert.match(cli.stdout, /security sign-in failures +2 {2}\(mismatch 2\)/);
+    assert.match(cli.stdout, /security sign-ins refused: account locked +1\n/);
+    assert.match(cli.stdout, /security staging refused: rate limit +1 {2}\(email 1\)/);
     assert.match(cli.stdout, /\/verify by relying party:\n +1 {2}https:\/\/rp\.example/);
     process.stderr.write(`rsyslog: ${shipped.length} lines shipped\n${cli.stdout}`);
   });
