@@ -177,7 +177,8 @@ async function build(
         tierApp,
         cleanup: async () => {
           await closeUpstreams();
-          await egress.close();
+          // Not close(): it would wait for a tunnel a silent proxy never answers.
+          await egress.destroy();
         },
       };
     }

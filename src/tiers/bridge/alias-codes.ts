@@ -11,6 +11,9 @@ export const MAX_TRIES = 5;
 export const TRIES_WINDOW_MS = 10 * 60_000;
 /** One mail per address per minute: a code is not re-sent faster than mail arrives. */
 export const RESEND_AFTER_MS = 60_000;
+/** Codes mailed to one address per hour, however many provider sign-ins ask: nobody's inbox is a target. */
+export const MAX_CODE_MAILS = 5;
+export const CODE_MAILS_WINDOW_MS = 60 * 60_000;
 /** Bound on the addresses tracked at once; the oldest windows go first. */
 const MAX_TRACKED = 100_000;
 

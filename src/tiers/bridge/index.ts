@@ -15,8 +15,10 @@ import { emailDomain, isEmail, supportDocumentFor, type PublicKey } from '../../
 import { createTierApp, REQUEST_ID_HEADER, type TierApp } from '../../http/app.ts';
 import type { Upstream } from '../../http/upstream.ts';
 import {
+  CODE_MAILS_WINDOW_MS,
   CODE_TTL_MS,
   codeDigest,
+  MAX_CODE_MAILS,
   MAX_TRIES,
   newCode,
   RESEND_AFTER_MS,
@@ -186,6 +188,7 @@ export function buildBridge(deps: BridgeDeps): TierApp {
     secure,
   });
   const tries = new WindowCounter(MAX_TRIES, TRIES_WINDOW_MS);
+  const mails = new WindowCounter(MAX_CODE_MAILS, CODE_MAILS_WINDOW_MS);
   const codeDelay = deps.codeCheckDelayMs ?? CODE_CHECK_DELAY_MS;
 
   const csp = (frameAncestors: string) =>
@@ -429,6 +432,12 @@ ${error === undefined ? '' : `<p id="code-error" class="error" role="alert">${es
 
   async function sendCode(request: FastifyRequest, reply: FastifyReply, email: string, returned: string) {
     const domain = emailDomain(email);
+    if (!mails.take(email, now())) {
+      signIns.inc({ domain, outcome: 'alias_code_mail_limit' });
+      return problem(reply, 429, 'Too many codes', [
+        `Persona has mailed enough codes to <strong>${escapeHtml(email)}</strong> for now. Please try again in an hour.`,
+      ]);
+    }
     const code = newCode();
     signIns.inc({ domain, outcome: 'alias_code_sent' });
     request.log.info({ event: 'bridge_alias', domain }, 'provider returned another address: mailing a code');
