@@ -41,6 +41,8 @@ export const BODY_LIMIT = 10 * 1024;
  */
 export const REQUEST_TIMEOUT_MS = 10_000;
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** What a request id taken from a caller may look like: ours are UUIDs, nginx's 32 hex digits. */
+export const REQUEST_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
 const HEARTBEAT_TIMEOUT_MS = 5000;
 
 /** A dependency the deep heartbeat checks; rejects (or times out) when it is unhealthy. */
@@ -172,8 +174,13 @@ export function createTierApp(options: TierAppOptions): TierApp {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: REQUEST_ID_HEADER,
-    genReqId: () => randomUUID(),
+    // A caller's id (the edge's, a tier's) is kept only in the shape ids have: a client cannot put 8 KB or
+    // a line of its own into every log line of its request (the logs are shipped and searched).
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers[REQUEST_ID_HEADER];
+      return typeof given === 'string' && REQUEST_ID_SHAPE.test(given) ? given : randomUUID();
+    },
     // One access line per request, written below without query strings (they can carry tokens).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
@@ -252,7 +259,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
   // Callback style on the hot path: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     // Only a signed tier call may bring its caller's deadline; the public router (and the edge) starts the clock.
-    const header = options.callerKeys && !fromEdge(request.raw) ? request.headers[DEADLINE_HEADER] : undefined;
+    const header =
+      options.callerKeys && !fromEdge(request.raw) ? request.headers[DEADLINE_HEADER] : undefined;
     const now = Date.now();
     request.deadline = deadlineOf(header, now, deadlineMs);
     if (isInfrastructure(request.url)) {
