@@ -202,7 +202,7 @@ export async function runDatabaseDrill(options: DrillOptions): Promise<DrillRepo
     load = l;
     const since = (at: number) => seconds(at - started);
     const acknowledgedSince = (at: number) => () => recoveryAfter(l.events, at) !== undefined;
-    await waitFor('first acknowledged writes', () => l.tally().acknowledged >= 20, 60_000);
+    await waitFor('first acknowledged writes', () => l.tally().acknowledged >= 10, 60_000);
 
     const nodeFault = async (name: string, role: string) => {
       const node = c.spec.nodes.find((n) => n.name === name);

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
 import { missing, onPath } from '../helpers/components.ts';
 import {
   GALERA_PROVIDER,
@@ -244,6 +245,24 @@ describe('a Galera cluster behind HAProxy', { skip }, () => {
       assert.equal(report.tally.staleReads, 0);
       const [kill] = report.faults;
       assert.ok(kill?.recoverySeconds !== undefined, 'writes succeeded again after the kill');
+      // No fail-back: the killed writer rejoined, healthy, and writes stayed where they had moved.
+      const killed = /kill -9 (n\d)/.exec(kill.fault)?.[1];
+      const url = new URL(the().urls.writer);
+      const probe = await mysql.createConnection({
+        host: url.hostname,
+        port: Number(url.port),
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+      });
+      try {
+        const [rows] = await probe.query('SELECT @@wsrep_node_name AS node');
+        const node = (rows as { node: string }[])[0]?.node;
+        assert.ok(killed !== undefined && node !== undefined);
+        assert.notEqual(node, killed, `writes went back to ${killed}`);
+        assert.equal((await haproxyState(the().proxy.stateDir)).writer, node);
+      } finally {
+        await probe.end();
+      }
       // The drill can fail: one account deleted behind its back is counted as lost.
       assert.ok(report.detection);
       assert.deepEqual(report.detection.reported, [report.detection.deleted]);
