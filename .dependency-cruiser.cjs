@@ -113,9 +113,9 @@ module.exports = {
     },
     {
       name: 'nothing-loads-the-loadgen',
-      comment: 'persona loadgen is a client of a deployment: no tier or library loads it, only the CLI on demand',
+      comment: 'persona loadgen is a client of a deployment: only the CLI on demand and the drills (clients too) load it',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(loadgen/|cli/main\\.ts$)' },
+      from: { path: '^src/', pathNot: '^src/(loadgen/|drill/|cli/main\\.ts$)' },
       to: { path: '^src/loadgen/' },
     },
     forbidReachable(
