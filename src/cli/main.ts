@@ -36,6 +36,9 @@ Commands:
   db cluster start|stop|status|url    a local MariaDB Galera cluster behind HAProxy (docs/database-ha.md)
   drill database [--short]            kill -9 database nodes and HAProxy under write load; counts lost
                                       acknowledged writes, failures, time to recover (docs/database-ha.md)
+  drill region [--short]              two regions under load, region a killed: DNS move time,
+                                      failed requests, lost acknowledged writes, rejoin, a
+                                      partition (docs/regions.md)
   help, --help                        this text; every command takes --help
   --version                           the version
 
@@ -330,6 +333,11 @@ export async function main(argv: string[]): Promise<number> {
       return dbCommand(rest);
     }
     case 'drill': {
+      if (rest[0] === 'region') {
+        // Two regions, PowerDNS and Galera across them (docs/regions.md); loaded only for this drill.
+        const { regionDrillCommand } = await import('../regions/drill-cli.ts');
+        return regionDrillCommand(rest.slice(1), SERVE_COMMAND);
+      }
       const { drillCommand } = await import('../drill/cli.ts');
       return drillCommand(rest);
     }

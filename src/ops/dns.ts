@@ -127,7 +127,9 @@ export function dnsOpsText(
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(dns.files)) writeFileSync(join(dir, name), content);
   return (
-    `wrote ${Object.keys(dns.files).map((f) => join(dir, f)).join(', ')}\n` +
+    `wrote ${Object.keys(dns.files)
+      .map((f) => join(dir, f))
+      .join(', ')}\n` +
     `run:   pdns_server --config-dir=${dir} --socket-dir=${dir} --daemon=no --guardian=no\n` +
     `check: dig @${dns.listen} -p ${dns.port} ${dns.serviceName}\n`
   );

@@ -65,14 +65,17 @@ export async function startRegionsCommand(args: string[], serveCommand: readonly
   for (const region of regions) {
     for (const p of localProcesses(regionDeployment(deploymentOf(config), region))) {
       if (await portTaken(region.host, p.port)) {
-        process.stderr.write(`persona start: ${region.host}:${p.port} (region ${region.name}, ${p.tier}) is taken\n`);
+        process.stderr.write(
+          `persona start: ${region.host}:${p.port} (region ${region.name}, ${p.tier}) is taken\n`,
+        );
         return 1;
       }
     }
   }
   const { ensureLayout, layoutOf } = await import('../cli/layout.ts');
   const created = ensureLayout(layoutOf(config));
-  if (created.length > 0) process.stdout.write(`first run: made ${created.join(', ')} in ${config.dataDir}\n`);
+  if (created.length > 0)
+    process.stdout.write(`first run: made ${created.join(', ')} in ${config.dataDir}\n`);
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (config.env === 'development' && !config.smtpUrl && env.PERSONA_DEV_MAILBOX === undefined)
@@ -82,11 +85,24 @@ export async function startRegionsCommand(args: string[], serveCommand: readonly
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
   };
   try {
-    if (values.database === 'galera') throw new Error('--database galera: not built yet');
+    let regionEnv: ((name: string) => Record<string, string>) | undefined;
+    let migrateEnv: Record<string, string> = {};
+    if (values.database === 'galera') {
+      const { startRegionalDatabase } = await import('./database.ts');
+      const database = await startRegionalDatabase({
+        dir: join(resolve(config.dataDir), 'galera'),
+        regions,
+        portBase: config.portBase,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      cleanups.push(() => database.stop());
+      regionEnv = (name) => database.regionEnv(name);
+      migrateEnv = { PERSONA_DATABASE_URL: database.directUrl };
+    }
     // Migrations once, from region a's point of view (on Galera DDL replicates in total order).
     const migrated = spawnSync(serveCommand[0] ?? process.execPath, [...serveCommand.slice(1), 'migrate'], {
       stdio: 'inherit',
-      env,
+      env: { ...env, ...migrateEnv },
     });
     if (migrated.status !== 0) throw new Error('migrations failed');
 
@@ -101,11 +117,16 @@ export async function startRegionsCommand(args: string[], serveCommand: readonly
       config,
       regions,
       env,
+      ...(regionEnv ? { regionEnv: (r: { name: string }) => regionEnv(r.name) } : {}),
       serveCommand,
     });
     cleanups.push(() => stacks.stopAll());
     await Promise.all(regions.map((r) => stacks.start(r.name)));
-    await printRunning(stacks.publicUrl, dns, regions.map((r) => `${r.name} ${r.host}`));
+    await printRunning(
+      stacks.publicUrl,
+      dns,
+      regions.map((r) => `${r.name} ${r.host}`),
+    );
     await stopSignal();
     process.once('SIGINT', () => {
       stacks.kill();

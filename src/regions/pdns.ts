@@ -19,7 +19,11 @@ export interface RunningDns {
   stop(): Promise<void>;
 }
 
-export async function startPdns(dir: string, dns: DnsFiles, log?: (line: string) => void): Promise<RunningDns> {
+export async function startPdns(
+  dir: string,
+  dns: DnsFiles,
+  log?: (line: string) => void,
+): Promise<RunningDns> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const [name, content] of Object.entries(dns.files)) writeFileSync(join(dir, name), content);
   const child = spawn(

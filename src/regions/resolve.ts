@@ -26,7 +26,10 @@ export function lookupVia(server: string): LookupFunction {
           callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
         } else if (options.all) {
           const shuffled = [...addresses].sort(() => Math.random() - 0.5);
-          callback(null, shuffled.map((address) => ({ address, family: 4 })));
+          callback(
+            null,
+            shuffled.map((address) => ({ address, family: 4 })),
+          );
         } else {
           // Spread connections over the regions DNS answers, as resolvers rotate records.
           callback(null, addresses[Math.floor(Math.random() * addresses.length)] ?? '', 4);

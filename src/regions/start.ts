@@ -62,7 +62,8 @@ export function createRegions(options: RegionsOptions): Regions {
   });
   const stackOf = (name: string): RegionStack => {
     const stack = stacks.find((s) => s.region.name === name);
-    if (!stack) throw new Error(`no region ${name} (regions: ${stacks.map((s) => s.region.name).join(', ')})`);
+    if (!stack)
+      throw new Error(`no region ${name} (regions: ${stacks.map((s) => s.region.name).join(', ')})`);
     return stack;
   };
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));

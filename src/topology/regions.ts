@@ -88,7 +88,9 @@ export const DNS_HOST = '127.0.53.1';
 
 /** The Galera nodes of the regions, in the order the writer prefers them (region a first). */
 export const databaseNodesOf = (regions: readonly Region[]): DatabaseNodePlace[] =>
-  regions.flatMap((r) => r.databaseHosts.map((host, i) => ({ name: `${r.name}${i + 1}`, region: r.name, host })));
+  regions.flatMap((r) =>
+    r.databaseHosts.map((host, i) => ({ name: `${r.name}${i + 1}`, region: r.name, host })),
+  );
 
 /** A port of the region layout for a port base. */
 export const regionPort = (portBase: number, what: keyof typeof REGION_PORT_OFFSETS): number =>

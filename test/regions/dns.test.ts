@@ -66,7 +66,10 @@ before(async () => {
   routerPort = await freePort();
   const dnsPort = await freePort();
   const config = loadConfig({
-    env: { PERSONA_PUBLIC_URL: `http://login.persona.test:${routerPort}`, PERSONA_ROUTER_PORT: String(routerPort) },
+    env: {
+      PERSONA_PUBLIC_URL: `http://login.persona.test:${routerPort}`,
+      PERSONA_ROUTER_PORT: String(routerPort),
+    },
   });
   for (const r of regions) await startRouter(r.host, r.name);
   dns = await startPdns(dir, dnsFiles(config, { dir, regions, port: dnsPort, listen: '127.0.0.1' }));
@@ -81,7 +84,10 @@ after(async () => {
 test('the zone and pdns.conf come from the topology', { skip }, () => {
   const zone = readFileSync(join(dir, 'service.zone'), 'utf8');
   assert.match(zone, /^\$ORIGIN login\.persona\.test\.$/m);
-  assert.match(zone, /^@ 5 IN LUA A "ifurlup\('http:\/\/login\.persona\.test:\d+\/__heartbeat__', \{\{'127\.0\.1\.1', '127\.0\.2\.1'\}\}/m);
+  assert.match(
+    zone,
+    /^@ 5 IN LUA A "ifurlup\('http:\/\/login\.persona\.test:\d+\/__heartbeat__', \{\{'127\.0\.1\.1', '127\.0\.2\.1'\}\}/m,
+  );
   const conf = readFileSync(join(dir, 'pdns.conf'), 'utf8');
   assert.match(conf, /^enable-lua-records=yes$/m);
   assert.match(conf, /^daemon=no$/m);
