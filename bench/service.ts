@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { request, setGlobalDispatcher } from 'undici';
 import {
   bundle,
@@ -35,16 +37,16 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
 
 /** Runs `op` from `concurrency` loops for `seconds`; completed ops per second and their latencies. */
-async function load(concurrency: number, seconds: number, op: (i: number) => Promise<void>) {
+async function load(concurrency: number, seconds: number, op: (i: number, loop: number) => Promise<void>) {
   const end = performance.now() + seconds * 1000;
   const latencies: number[] = [];
   let i = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, loop) => {
       while (performance.now() < end) {
         const t = performance.now();
-        await op(i++);
+        await op(i++, loop);
         latencies.push(performance.now() - t);
       }
     }),
@@ -67,6 +69,66 @@ const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum
 function nginxPids(master: number): number[] {
   const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
   return [master, ...children.split(/\s+/).filter(Boolean).map(Number)];
+}
+
+/**
+ * A lean HTTP/1.1 client for one kept-alive connection (as wrk or autocannon are): the request's bytes
+ * written whole, the answer read by its Content-Length or chunks. It costs the load generator a fraction
+ * of undici's work per request, and this machine's two cores are shared with the service
+ * (BENCH_CLIENT=undici measures with undici instead).
+ */
+function leanConnection(origin: URL, ca?: string) {
+  const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
+  const socket =
+    origin.protocol === 'https:'
+      ? tlsConnect({ host: '127.0.0.1', port, servername: origin.hostname, ca, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  let buffered: Buffer = Buffer.alloc(0);
+  let waiting: ((answer: { status: number; body: string }) => void) | undefined;
+  let failed: ((err: Error) => void) | undefined;
+  const parse = () => {
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end < 0 || !waiting) return;
+    const head = buffered.subarray(0, end).toString('latin1');
+    const status = Number(head.slice(9, 12));
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    let body: string;
+    let rest: Buffer;
+    if (length) {
+      const total = end + 4 + Number(length[1]);
+      if (buffered.length < total) return;
+      body = buffered.subarray(end + 4, total).toString();
+      rest = buffered.subarray(total);
+    } else {
+      // chunked: enough for small answers, read until the last chunk
+      const last = buffered.indexOf('\r\n0\r\n\r\n', end);
+      if (last < 0) return;
+      body = buffered.subarray(end + 4, last).toString();
+      rest = buffered.subarray(last + 7);
+    }
+    buffered = rest;
+    const answer = waiting;
+    waiting = undefined;
+    answer({ status, body });
+  };
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    parse();
+  });
+  socket.on('error', (err) => failed?.(err));
+  return {
+    post(path: string, body: string): Promise<{ status: number; body: string }> {
+      return new Promise((resolve, reject) => {
+        waiting = resolve;
+        failed = reject;
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: ${origin.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      });
+    },
+    close: () => socket.destroy(),
+  };
 }
 
 async function asyncRateOf(seconds: number, op: (i: number) => Promise<void>): Promise<number> {
@@ -138,6 +200,25 @@ try {
         }),
       };
     };
+    /** /verify from `concurrency` lean connections for `seconds`, as load() measures. */
+    const leanVerify = async (
+      base: string,
+      bodies: readonly string[],
+      concurrency: number,
+      seconds: number,
+    ) => {
+      const origin = new URL(base);
+      const connections = Array.from({ length: concurrency }, () => leanConnection(origin, pki?.ca));
+      try {
+        return await load(concurrency, seconds, async (i, loop) => {
+          const answer = await connections[loop]!.post('/verify', bodies[i % bodies.length]!);
+          if (answer.status !== 200 || !answer.body.includes('"status":"okay"'))
+            throw new Error(`verify said ${answer.status} ${answer.body.slice(0, 200)}`);
+        });
+      } finally {
+        for (const c of connections) c.close();
+      }
+    };
     const verifyAt = (base: string, bodies: readonly string[]) => async (i: number) => {
       const res = await request(`${base}/verify`, {
         method: 'POST',
@@ -201,7 +282,10 @@ try {
           nginx: nginx ? nginxPids(nginx.pid) : [],
         };
         const run = async (base: string) => {
-          await load(16, 1, verifyAt(base, bodies)); // warm-up: connections, JIT
+          const lean = process.env.BENCH_CLIENT !== 'undici';
+          const drive = (seconds: number) =>
+            lean ? leanVerify(base, bodies, 16, seconds) : load(16, seconds, verifyAt(base, bodies));
+          await drive(1); // warm-up: connections, JIT
           // The raw limit just before and after: the machine's load changes from minute to minute.
           const rawBefore = rateOf(1, rawOnce);
           const before = {
@@ -210,7 +294,7 @@ try {
             nginx: cpuOf(pids.nginx),
             load: process.cpuUsage(),
           };
-          const result = await load(16, SECONDS, verifyAt(base, bodies));
+          const result = await drive(SECONDS);
           const served = result.rate * result.seconds;
           const loadCpu = process.cpuUsage(before.load);
           const us = {
@@ -327,7 +411,7 @@ try {
       );
     };
     console.log(
-      '/verify (16 connections, 200 distinct assertions), each path measured in turn on the same stack',
+      `/verify (16 kept-alive connections, ${process.env.BENCH_CLIENT === 'undici' ? 'undici' : 'a lean HTTP/1.1 client'}, 200 distinct assertions), each path in turn on the same stack`,
     );
     line('raw crypto limit: RS256 + DS128 verify, one core', `${Math.round(rawLimit)}/s`, us(rawLimit));
     rateLine('1 verifier: client → router → verifier (http)', one.viaRouter);
