@@ -15,7 +15,7 @@ import { browser as wsapiBrowser } from '../helpers/browser.ts';
 import { missing } from '../helpers/components.ts';
 import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../browser/chromium.ts';
 import { startTestRp, type TestRp } from '../browser/test-rp.ts';
-import { BRIDGE_ISSUER, DOMAIN, startBed, type Bed } from './harness.ts';
+import { BRIDGE_ISSUER, DOMAIN, DOWN, startBed, type Bed } from './harness.ts';
 
 const skip = await missing(CHROMIUM);
 const shots = process.env.BRIDGE_SCREENSHOTS_DIR;
@@ -112,6 +112,26 @@ describe('the dialog signs in through the bridge', { skip }, () => {
       await page.waitForSelector('#result[data-status]', { timeout: 30_000 });
       assert.equal(await page.textContent('#result'), typed);
       assert.equal(await page.getAttribute('#result', 'data-issuer'), BRIDGE_ISSUER);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('the provider is down: the bridge says so at once, and Back to Persona returns to the dialog', async () => {
+    const { page, popup } = await openDialog();
+    try {
+      await popup.getByLabel('Email address').fill(`ann@${DOWN}`);
+      await popup.getByRole('button', { name: 'Next' }).click();
+      await popup.getByRole('button', { name: `Continue to ${DOWN}` }).click({ timeout: 30_000 });
+      await popup.getByRole('heading', { name: `${DOWN} is not answering` }).waitFor({ timeout: 30_000 });
+      await shot(popup, 'bridge-provider-down');
+      await popup.getByRole('button', { name: 'Back to Persona' }).click();
+      await popup
+        .getByRole('alert')
+        .filter({ hasText: `Signing in with ${DOWN} was canceled.` })
+        .waitFor({ timeout: 30_000 });
+      assert.ok(popup.url().startsWith(bed.stack.base), popup.url());
+      await popup.close();
     } finally {
       await page.close();
     }

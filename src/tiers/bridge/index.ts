@@ -272,7 +272,7 @@ export function buildBridge(deps: BridgeDeps): TierApp {
       card(
         domain === undefined ? 'Signing in…' : `Taking you to ${escapeHtml(domain)}…`,
         ['Persona asks your mail provider who you are, and certifies only the address it confirms.'],
-        cancelButton('Cancel'),
+        cancelButton('Cancel', false),
         '<div class="spinner" role="progressbar" aria-label="Loading"></div>',
       ),
     );

@@ -56,8 +56,9 @@ ${actions}
 </main>`;
 }
 
-export const cancelButton = (label = 'Back to Persona'): string =>
-  `<p class="actions"><button type="button" id="cancel" class="secondary">${escapeHtml(label)}</button></p>`;
+/** The way back to the dialog: the page's main action when it is the only one. */
+export const cancelButton = (label = 'Back to Persona', main = true): string =>
+  `<p class="actions"><button type="button" id="cancel"${main ? '' : ' class="secondary"'}>${escapeHtml(label)}</button></p>`;
 
 export const BRIDGE_CSS = `*, *::before, *::after { box-sizing: border-box; }
 html { color-scheme: light; }
