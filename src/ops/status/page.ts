@@ -115,15 +115,18 @@ export function statusData(sampler: Sampler, windowMs = 60_000): StatusData {
       tiers: Object.fromEntries(
         tiers.map((tier) => {
           const names = namesOf(tier);
-          const figures = pairs.map(([a, b]) => figuresBetween(a, b, names));
+          // A tier with no instance up has no figures then (a gap in its line, not a fall to zero).
+          const figures = pairs.map(([a, b]) =>
+            names.some((n) => b.up.get(n) === true) ? figuresBetween(a, b, names) : undefined,
+          );
           return [
             tier,
             {
-              requestsPerSecond: figures.map((f) => f.requestsPerSecond),
-              p50: figures.map((f) => f.p50),
-              p95: figures.map((f) => f.p95),
-              errorRatio: figures.map((f) => f.errorRatio),
-              shedPerSecond: figures.map((f) => f.shedPerSecond),
+              requestsPerSecond: figures.map((f) => f?.requestsPerSecond ?? null),
+              p50: figures.map((f) => f?.p50 ?? null),
+              p95: figures.map((f) => f?.p95 ?? null),
+              errorRatio: figures.map((f) => f?.errorRatio ?? null),
+              shedPerSecond: figures.map((f) => f?.shedPerSecond ?? null),
               up: pairs.map(([, s]) => names.filter((n) => s.up.get(n) === true).length),
             },
           ];
