@@ -35,6 +35,8 @@ deployment is on loopback. Accounts are made before the run (--pool) and cancell
   --mix M              model (default: SPEC §7's mix), even (every activity alike, to exercise each
                        in a short run), or weights: signin=8,reauth=1,...
   --addresses N        client addresses to spread devices over (default 1024)
+  --dns HOST:PORT      resolve URL's name through this DNS server and connect to what it answers
+                       (the regions' PowerDNS, docs/regions.md); devices on 127.0.0.0/8
   --out DIR            where loadgen.json and loadgen.html go (default $PERSONA_DATA_DIR/loadgen/<time>)
   --keep               leave the accounts in place
   --json               print the JSON result on stdout
@@ -68,6 +70,7 @@ export async function loadgenCommand(args: string[]): Promise<number> {
       'bcrypt-rate': { type: 'string' },
       tiers: { type: 'string' },
       addresses: { type: 'string' },
+      dns: { type: 'string' },
       mix: { type: 'string', default: 'model' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -134,6 +137,7 @@ export async function loadgenCommand(args: string[]): Promise<number> {
     smtp: { host: smtpHost, port: Number(smtpPort) },
     ...(values['mail-domain'] ? { mailDomain: values['mail-domain'] } : {}),
     ...(values.addresses ? { addresses: Number(values.addresses) } : {}),
+    ...(values.dns ? { dnsServer: values.dns } : {}),
     tiers,
     ...(mix ? { mix } : {}),
     outDir: values.out ?? join(config.dataDir, 'loadgen', new Date().toISOString().replace(/[:.]/g, '-')),

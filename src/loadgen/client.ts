@@ -3,6 +3,7 @@
  * and out of the wsapi, every request timed. Addresses come from 127.0.0.0/8 when the deployment is on
  * loopback (every 127.x.y.z reaches lo on Linux), so per-address limits count as they would in production.
  */
+import type { LookupFunction } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 
 export interface RequestSample {
@@ -42,13 +43,28 @@ export function clientAddresses(base: string, count: number): (string | undefine
 /** One connection pool per client address, shared by the devices that use it. */
 export class Dispatchers {
   private readonly agents = new Map<string, Agent>();
-  private readonly fallback = new Agent({ keepAliveTimeout: 10_000 });
+  private readonly fallback: Agent;
+  /** How the service's name is resolved (default the system's resolver; docs/regions.md: a DNS server). */
+  private readonly connect: { lookup: LookupFunction } | undefined;
+
+  constructor(lookup?: LookupFunction) {
+    this.connect = lookup ? { lookup } : undefined;
+    this.fallback = new Agent({
+      keepAliveTimeout: 10_000,
+      ...(this.connect ? { connect: this.connect } : {}),
+    });
+  }
 
   for(address: string | undefined): Dispatcher {
     if (address === undefined) return this.fallback;
     let agent = this.agents.get(address);
     if (!agent) {
-      agent = new Agent({ localAddress: address, keepAliveTimeout: 10_000, connections: 4 });
+      agent = new Agent({
+        localAddress: address,
+        keepAliveTimeout: 10_000,
+        connections: 4,
+        ...(this.connect ? { connect: this.connect } : {}),
+      });
       this.agents.set(address, agent);
     }
     return agent;

@@ -35,6 +35,8 @@ export interface LoadgenOptions {
   readonly smtp?: { readonly host: string; readonly port: number };
   readonly mailDomain?: string;
   readonly addresses?: number;
+  /** Resolve the deployment's name through this DNS server ("host:port"), not the system's resolver. */
+  readonly dnsServer?: string;
   readonly tiers: readonly TierTarget[];
   readonly outDir?: string;
   readonly cleanup?: boolean;
@@ -73,6 +75,12 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenOutcom
       mail,
       ...(options.mailDomain ? { mailDomain: options.mailDomain } : {}),
       ...(options.addresses ? { addresses: options.addresses } : {}),
+      ...(options.dnsServer
+        ? {
+            lookup: (await import('../regions/resolve.ts')).lookupVia(options.dnsServer),
+            loopbackClients: true,
+          }
+        : {}),
     });
     let cleanup: LoadgenResult['cleanup'];
     try {

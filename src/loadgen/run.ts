@@ -4,6 +4,7 @@
  * pool, with at most twice a second's worth outstanding (as the original: a deployment that cannot keep
  * up plateaus, and the activities not started count as failures).
  */
+import type { LookupFunction } from 'node:net';
 import { availableParallelism } from 'node:os';
 import bcrypt from 'bcrypt';
 import {
@@ -32,6 +33,10 @@ export interface LoadOptions {
   readonly addresses?: number;
   readonly random?: () => number;
   readonly mailTimeoutMs?: number;
+  /** Resolves the service's name (e.g. through the regions' DNS server) instead of the system. */
+  readonly lookup?: LookupFunction;
+  /** The addresses that name resolves to are on loopback: spread devices over 127.0.0.0/8 anyway. */
+  readonly loopbackClients?: boolean;
 }
 
 /** Relative weights replacing the model's (e.g. every kind equally, to exercise each in a short run). */
@@ -89,8 +94,11 @@ async function inParallel<T>(items: readonly T[], concurrency: number, work: (it
 export function createLoad(options: LoadOptions): Load {
   const random = options.random ?? Math.random;
   const recorder = new Recorder();
-  const dispatchers = new Dispatchers();
-  const addresses = clientAddresses(options.base, options.addresses ?? 1024);
+  const dispatchers = new Dispatchers(options.lookup);
+  const addresses = clientAddresses(
+    options.loopbackClients ? 'http://127.0.0.1' : options.base,
+    options.addresses ?? 1024,
+  );
   let nextAddress = 0;
   const pool: SimUser[] = [];
   /** Every account made, for the cleanup (users leave the pool only when it ends). */
