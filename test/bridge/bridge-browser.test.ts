@@ -71,7 +71,7 @@ describe('the dialog signs in through the bridge', { skip }, () => {
       await popup.locator('input[name="password"]').fill('anything');
       await shot(popup, 'bridge-provider-login');
       const closed = popup.waitForEvent('close', { timeout: 60_000 });
-      await popup.getByRole('button', { name: 'Sign-in' }).click();
+      await popup.getByRole('button', { name: 'Sign in', exact: true }).click();
       await closed;
       await page.waitForSelector('#result[data-status]', { timeout: 30_000 });
       assert.equal(
@@ -101,7 +101,7 @@ describe('the dialog signs in through the bridge', { skip }, () => {
       await popup.waitForURL(`${bed.provider.issuer}/interaction/**`, { timeout: 30_000 });
       await popup.locator('input[name="login"]').fill(`kim.lee@${DOMAIN}`);
       await popup.locator('input[name="password"]').fill('anything');
-      await popup.getByRole('button', { name: 'Sign-in' }).click();
+      await popup.getByRole('button', { name: 'Sign in', exact: true }).click();
       await popup.getByRole('heading', { name: 'Check your mail' }).waitFor({ timeout: 30_000 });
       const code = /Your code: (\d{6})/.exec(String((await bed.smtp.waitFor(typed)).text))?.[1] ?? '';
       await popup.getByLabel('Code from the mail').fill(code);
