@@ -22,11 +22,15 @@ import {
   startLocalCluster,
   type LocalCluster,
 } from '../../src/db/cluster/index.ts';
+import { sql } from 'kysely';
+import { connect as connectDatabase } from '../../src/db/connection.ts';
+import { transact } from '../../src/db/transaction.ts';
 import {
   DatabaseUnavailableError,
   databaseSettings,
   migrateToLatest,
   openWriter,
+  parseDatabaseUrl,
 } from '../../src/db/write.ts';
 import { formatDrillReport, freeClusterLayout, runDatabaseDrill } from '../../src/drill/database.ts';
 import { clusterNodes } from '../../src/topology/database.ts';
@@ -223,6 +227,56 @@ describe('a Galera cluster behind HAProxy', { skip }, () => {
       } finally {
         await writer.close();
         relay.server.close();
+      }
+    },
+  );
+
+  test(
+    'two nodes write one row at once: the loser fails certification (1213) at COMMIT and its transaction is repeated',
+    { timeout: 120_000 },
+    async () => {
+      const c = the();
+      const [n1, n2] = c.spec.nodes;
+      assert.ok(n1 && n2);
+      adminQuery(
+        n1,
+        `CREATE TABLE IF NOT EXISTS ${c.accounts.database}.certification_probe (id INT PRIMARY KEY, n INT NOT NULL)`,
+      );
+      adminQuery(n1, `REPLACE INTO ${c.accounts.database}.certification_probe VALUES (1, 0)`);
+      // Straight to two nodes, past HAProxy: the multi-writer case one writer at a time avoids.
+      const direct = (port: number) => {
+        const url = new URL(c.urls.writer);
+        url.port = String(port);
+        url.search = '';
+        return connectDatabase(parseDatabaseUrl(url.toString()), 'write', 5000);
+      };
+      const [a, b] = [direct(n1.ports.client), direct(n2.ports.client)];
+      try {
+        let updated = 0;
+        let release: () => void = () => undefined;
+        const bothUpdated = new Promise<void>((resolve) => (release = resolve));
+        const retries: unknown[] = [];
+        const increment = (db: typeof a.db) =>
+          transact(
+            db,
+            async (trx) => {
+              await sql`UPDATE certification_probe SET n = n + 1 WHERE id = 1`.execute(trx);
+              // The first attempts both hold their change before either commits.
+              if (++updated === 2) release();
+              if (updated <= 2) await bothUpdated;
+            },
+            { onRetry: (err) => retries.push(err) },
+          );
+        await Promise.all([increment(a.db), increment(b.db)]);
+        assert.ok(retries.length >= 1, 'neither transaction was refused');
+        assert.ok(
+          retries.every((err) => (err as { errno?: number }).errno === 1213),
+          String(retries[0]),
+        );
+        const [row] = adminQuery(n2, `SELECT n FROM ${c.accounts.database}.certification_probe WHERE id = 1`);
+        assert.deepEqual(row, ['2'], 'both increments landed, once each');
+      } finally {
+        await Promise.all([a.close(), b.close()]);
       }
     },
   );
