@@ -174,7 +174,7 @@ const launched = new Map<string, number>();
 export function nodePid(node: Pick<ClusterNode, 'dataDir'>): number | undefined {
   const fromFile = livePid(nodeFile(node, 'mysqld.pid'));
   if (fromFile !== undefined) return fromFile;
-  const pid = launched.get(node.dataDir);
+  const pid = launched.get(node.dataDir) ?? byCommandLine(`--defaults-file=${nodeFile(node, 'my.cnf')}`);
   if (pid === undefined) return undefined;
   try {
     process.kill(pid, 0);
@@ -183,6 +183,26 @@ export function nodePid(node: Pick<ClusterNode, 'dataDir'>): number | undefined 
     launched.delete(node.dataDir);
     return undefined;
   }
+}
+
+/** A mariadbd started by another process (`persona db cluster start`) that has no pid file yet. */
+function byCommandLine(argument: string): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => a.endsWith('mariadbd')) && args.includes(argument)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 export function nodeState(node: ClusterNode): NodeState {
