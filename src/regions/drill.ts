@@ -198,7 +198,17 @@ export async function runRegionDrill(options: RegionDrillOptions): Promise<Regio
     };
     await waitDns([a.host, b.host], 30_000);
     const dnsBefore = await dns.answers();
-    log(`dig: ${stacks.publicUrl} → ${dnsBefore.join(', ')}`);
+    const [dnsHost = '', dnsPort = ''] = dns.server.split(':');
+    const serviceName = new URL(stacks.publicUrl).hostname;
+    // What an operator sees (dnsutils' dig), when it is installed.
+    const dig = (when: string) => {
+      const out = spawnSync('dig', [`@${dnsHost}`, '-p', dnsPort, serviceName, 'A', '+noall', '+answer'], {
+        encoding: 'utf8',
+      });
+      if (out.status === 0)
+        log(`dig @${dnsHost} -p ${dnsPort} ${serviceName} (${when}):\n${out.stdout.trimEnd()}`);
+    };
+    dig('both regions up');
 
     // ---- the load: the loadgen's sign-up and sign-in, resolving through PowerDNS ------------------
     const base = stacks.publicUrl;
@@ -281,6 +291,7 @@ export async function runRegionDrill(options: RegionDrillOptions): Promise<Regio
     const movedAt = Date.now();
     const dnsMoveMs = movedAt - lossAt;
     const dnsDuringLoss = await dns.answers();
+    dig('region a lost');
     log(`DNS answers only b ${movedAt - lossAt} ms after the kill`);
     await sleep(short ? 10_000 : 60_000);
     const failedDuringMove = samples.filter((s) => s.failed && s.at >= lossAt).length;
@@ -323,6 +334,7 @@ export async function runRegionDrill(options: RegionDrillOptions): Promise<Regio
     ]);
     const dnsBackMs = (await waitDns([a.host, b.host], 90_000)) + (Date.now() - started);
     const dnsAfterRejoin = await dns.answers();
+    dig('region a back');
     const lostAfterRejoin = await verify(snapshot);
     // The detector itself: an account removed behind the service's back must count as lost.
     const victim = snapshot[0];
