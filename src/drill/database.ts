@@ -33,7 +33,13 @@ import {
   type WriteTally,
 } from './writes.ts';
 
-const WRITES = new Set(['stage_user', 'complete_user_creation', 'update_password']);
+const WRITES = new Set([
+  'stage_user',
+  'complete_user_creation',
+  'update_password',
+  'stage_reset',
+  'complete_reset',
+]);
 
 export interface FaultFigure {
   readonly fault: string;

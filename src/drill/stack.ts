@@ -60,6 +60,8 @@ export async function startDrillStack(options: DrillStackOptions): Promise<Drill
     PERSONA_BCRYPT_COST: '4',
     PERSONA_LOG_LEVEL: 'warn',
     PERSONA_EXAMPLES: 'false',
+    // A drill's person resets the password a few seconds after signing up: no per-address mail pause.
+    PERSONA_MIN_TIME_BETWEEN_EMAILS_MS: '0',
     ...options.env,
   };
   const config = loadConfig({ env });

@@ -1,6 +1,7 @@
 /**
  * A write-heavy client for drills: simulated people sign up (stage_user → the mail's link →
- * complete_user_creation) and change their password (update_password), each from its own client address,
+ * complete_user_creation), change their password (update_password) and reset it (stage_reset → the
+ * mail's link → complete_reset with a new password), each from its own client address,
  * and right after each acknowledged write sign in from a fresh browser (the stale-read probe). Every
  * acknowledged write is recorded with its password; a write that failed without an answer is recorded as
  * "maybe" (its outcome is unknown to the client, so neither outcome is a loss). `verify` signs in to every
@@ -45,7 +46,7 @@ export interface WriteTally {
   /** Requests made by the load (writes and stale-read probes). */
   readonly requests: number;
   readonly failedRequests: number;
-  /** Writes acknowledged (sign-ups completed, passwords changed). */
+  /** Writes acknowledged (sign-ups completed, passwords changed, resets completed). */
   readonly acknowledged: number;
   /** Sign-ins right after an acknowledged write that did not see it. */
   readonly staleReads: number;
@@ -221,6 +222,23 @@ export function startWriteLoad(options: WriteLoadOptions): WriteLoad {
     account.maybe.clear();
     acknowledged++;
     await probe(email, second);
+    // A forgotten password: the reset link proves the address, and the new password comes with it.
+    if (!(await attempt(d, 'stage_reset', { email, site: 'https://rp.drill.test' }))) return;
+    let resetToken: string;
+    try {
+      resetToken = (await options.mail.linkFor(email, 30_000)).token;
+    } catch {
+      failedRequests++;
+      failures['mail not received'] = (failures['mail not received'] ?? 0) + 1;
+      return;
+    }
+    const third = password();
+    account.maybe.add(third);
+    if (!(await attempt(d, 'complete_reset', { token: resetToken, pass: third }))) return;
+    account.acknowledged = third;
+    account.maybe.clear();
+    acknowledged++;
+    await probe(email, third);
   };
 
   const worker = async () => {

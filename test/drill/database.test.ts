@@ -293,7 +293,7 @@ describe('a Galera cluster behind HAProxy', { skip }, () => {
         log: (line) => process.stderr.write(`drill: ${line}\n`),
       });
       process.stderr.write(formatDrillReport(report));
-      assert.ok(report.tally.acknowledged >= 100, `only ${report.tally.acknowledged} acknowledged writes`);
+      assert.ok(report.tally.acknowledged >= 150, `only ${report.tally.acknowledged} acknowledged writes`);
       assert.deepEqual(report.verification.lost, []);
       assert.equal(report.verification.unchecked, 0);
       assert.equal(report.tally.staleReads, 0);
