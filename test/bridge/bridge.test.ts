@@ -239,7 +239,7 @@ describe('the bridge', () => {
       assert.equal((await jar().get(`${bed.bridge}/oidc/start?email=gus%40${DOMAIN}`)).status, 409);
       const doc = await (await request(`${bed.bridge}/.well-known/browserid?domain=${DOMAIN}`)).body.json();
       assert.deepEqual(doc, { disabled: true });
-      // Persona sees it within the support document's 10 s cache: a secondary address now.
+      // Persona sees it once its cache of the support document turns (10 s, 2 s here): a secondary address now.
       const deadline = Date.now() + 30_000;
       let type: unknown;
       while (Date.now() < deadline) {

@@ -74,6 +74,8 @@ export async function startBed(): Promise<Bed> {
           [HANGING]: BRIDGE_ISSUER,
         }),
         PERSONA_SHIMMED_PRIMARIES: JSON.stringify({ [BRIDGE_ISSUER]: bridge }),
+        // The bridge's document is kept 10 s; 2 s here so the kill switch is seen sooner.
+        PERSONA_DISCOVERY_MAX_CACHE_MS: '2000',
         PERSONA_LOG_LEVEL: process.env.BRIDGE_TEST_LOG ?? 'warn',
       },
     });
