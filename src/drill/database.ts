@@ -310,20 +310,24 @@ export async function runDatabaseDrill(options: DrillOptions): Promise<DrillRepo
     if (options.mode === 'full') {
       await s.stop();
       stack = undefined;
-      await cluster?.stop();
-      cluster = undefined;
       const m = options.mariadb ?? { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
       const name = `persona_drill_${randomBytes(4).toString('hex')}`;
       const admin = await mysql.createConnection(m);
       try {
         await admin.query(`CREATE DATABASE ${name}`);
         const auth = `${encodeURIComponent(m.user)}${m.password ? `:${encodeURIComponent(m.password)}` : ''}`;
-        for (const [database, url] of [
-          ['mariadb', `mysql://${auth}@${m.host}:${m.port}/${name}`],
-          ['sqlite', ''],
+        // The cluster again last, next to the others: this shared machine's load drifts between runs.
+        for (const [database, url, readUrl] of [
+          ['mariadb', `mysql://${auth}@${m.host}:${m.port}/${name}`, ''],
+          ['sqlite', '', ''],
+          ['galera', c.urls.writer, c.urls.reader],
         ] as const) {
           t = performance.now();
-          const other = await startDrillStack({ databaseUrl: url, smtpUrl: mail.url });
+          const other = await startDrillStack({
+            databaseUrl: url,
+            databaseReadUrl: readUrl,
+            smtpUrl: mail.url,
+          });
           try {
             const measured = await capacity(other, mail, workers, capacitySeconds);
             capacityFigures.push({ database, seconds: capacitySeconds, ...measured });
@@ -379,7 +383,8 @@ export function formatDrillReport(r: DrillReport): string {
       `  capacity on ${c.database.padEnd(7)}: ${c.writesPerSecond.toFixed(1)} acknowledged writes/s over ${c.seconds} s (${c.failedPercent.toFixed(2)} % failed)`,
     );
   const sqlite = r.capacity.find((c) => c.database === 'sqlite');
-  const galera = r.capacity.find((c) => c.database === 'galera');
+  // The cluster's run next to SQLite's (the last one) is the one to compare.
+  const galera = r.capacity.findLast((c) => c.database === 'galera');
   if (sqlite && galera && sqlite.writesPerSecond > 0)
     lines.push(
       `  cluster / SQLite: ${((100 * galera.writesPerSecond) / sqlite.writesPerSecond).toFixed(0)} %`,
