@@ -2,10 +2,11 @@
  * The database across regions (SPEC §5, issue 15): one Galera cluster with two nodes in each region and
  * an arbitrator (garbd) in a third place, built from the HA database module (src/db/cluster). Each
  * region has its own HAProxy beside its tiers:
- * - `writer`: every node, the same order everywhere (region a's first), one active at a time. The
- *   regions' HAProxies share the writer choice through a `peers` section: the one-entry stick table is
- *   synchronised, so both send writes to the same node, and a region's HAProxy that comes back learns
- *   where writes went meanwhile instead of sending them back to its own first node (two writers).
+ * - `writer`: every node, the same order everywhere (region a's first), one active at a time: the first
+ *   healthy one in that order, so every region's HAProxy picks the same node. Their one-entry stick
+ *   tables are kept identical through a `peers` section. Measured: HAProxy does not rewrite the entry
+ *   when it redispatches away from a dead server, so writes return to a1 once it passes its checks
+ *   again (fail-back, in every region alike; docs/regions.md).
  * - `reader`: the region's own nodes (the other regions' only as backup), reads with wsrep_sync_wait.
  * Losing a region leaves the other's two nodes and the arbitrator: 3 votes of 5, still primary.
  */
