@@ -179,14 +179,14 @@ async function serveCommand(args: string[]): Promise<number> {
 }
 
 async function startCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(START_HELP);
-    return 0;
-  }
   if (args.some((a) => a === '--regions' || a.startsWith('--regions='))) {
     // Several regions with DNS between them (docs/regions.md); loaded only for this form.
     const { startRegionsCommand } = await import('../regions/cli.ts');
     return startRegionsCommand(args, SERVE_COMMAND);
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(START_HELP);
+    return 0;
   }
   if (args.length > 0) {
     process.stderr.write(`persona start: unexpected ${args.join(' ')}\n\n${START_HELP}`);
