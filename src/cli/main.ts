@@ -335,7 +335,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'drill': {
       if (rest[0] === 'region') {
         // Two regions, PowerDNS and Galera across them (docs/regions.md); loaded only for this drill.
-        const { regionDrillCommand } = await import('../regions/drill-cli.ts');
+        const { regionDrillCommand } = await import('../drill/region-cli.ts');
         return regionDrillCommand(rest.slice(1), SERVE_COMMAND);
       }
       const { drillCommand } = await import('../drill/cli.ts');

@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { formatDrill } from '../../src/regions/drill-cli.ts';
-import { runRegionDrill } from '../../src/regions/drill.ts';
+import { formatDrill } from '../../src/drill/region-cli.ts';
+import { runRegionDrill } from '../../src/drill/region.ts';
 import { PDNS_SERVER } from '../../src/regions/pdns.ts';
 import { missing, onPath } from '../helpers/components.ts';
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { regionalHaproxyConfig, regionalSpec } from '../../src/regions/database.ts';
-import { partitionRules } from '../../src/regions/drill.ts';
+import { partitionRules } from '../../src/drill/region.ts';
 import {
   databaseNodesOf,
   regionalPublicUrl,

@@ -1,6 +1,6 @@
-/** `persona drill region [--short] [--no-partition]`: runs src/regions/drill.ts and prints its figures. */
+/** `persona drill region [--short] [--no-partition]`: runs src/drill/region.ts and prints its figures. */
 import { parseArgs } from 'node:util';
-import { runRegionDrill, type RegionDrillResult } from './drill.ts';
+import { runRegionDrill, type RegionDrillResult } from './region.ts';
 
 export const REGION_DRILL_HELP = `Usage: persona drill region [--short] [--no-partition] [--workers N] [--verbose] [--json]
 

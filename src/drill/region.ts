@@ -24,10 +24,10 @@ import { Device, type RequestSample } from '../loadgen/client.ts';
 import { startMailSink, type MailSink } from '../loadgen/mail.ts';
 import { dnsFiles } from '../ops/dns.ts';
 import { regionsOf, type Region } from '../topology/regions.ts';
-import { startRegionalDatabase, type RegionalDatabase } from './database.ts';
-import { startPdns, type RunningDns } from './pdns.ts';
-import { agentVia } from './resolve.ts';
-import { createRegions, type Regions } from './start.ts';
+import { startRegionalDatabase, type RegionalDatabase } from '../regions/database.ts';
+import { startPdns, type RunningDns } from '../regions/pdns.ts';
+import { agentVia } from '../regions/resolve.ts';
+import { createRegions, type Regions } from '../regions/start.ts';
 
 export interface RegionDrillOptions {
   /** The short form (npm test): shorter load phases. */
