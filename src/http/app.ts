@@ -74,6 +74,11 @@ export interface TierAppOptions {
   readonly parseBodies?: boolean;
   /** Time to receive a whole request; default REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Whether this request's own `X-Request-Id` may be kept (default: yes). The router keeps it only from a
+   * trusted edge: anyone else could reuse another request's id and tangle the logs.
+   */
+  readonly keepsRequestIdOf?: (request: IncomingMessage) => boolean;
 }
 
 /** The Fastify instance every tier builds on (pino's Logger as its logger type). */
@@ -179,7 +184,11 @@ export function createTierApp(options: TierAppOptions): TierApp {
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers[REQUEST_ID_HEADER];
-      return typeof given === 'string' && REQUEST_ID_SHAPE.test(given) ? given : randomUUID();
+      const keep =
+        typeof given === 'string' &&
+        REQUEST_ID_SHAPE.test(given) &&
+        (options.keepsRequestIdOf?.(req) ?? true);
+      return keep ? given : randomUUID();
     },
     // One access line per request, written below without query strings (they can carry tokens).
     logController: new LogController({ disableRequestLogging: true }),

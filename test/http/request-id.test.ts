@@ -7,6 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, createTierApp } from '../../src/http/app.ts';
+import type { Upstream } from '../../src/http/upstream.ts';
+import { buildRouter } from '../../src/tiers/router/index.ts';
+import { trustedEdges } from '../../src/tiers/router/client-address.ts';
 
 test('a caller’s request id is kept when it looks like one, replaced otherwise', async (t) => {
   const lines: string[] = [];
@@ -37,4 +40,31 @@ test('a caller’s request id is kept when it looks like one, replaced otherwise
   assert.ok(!logged.includes('AAAAAAAAAAAAAAAAAAAA'));
   assert.ok(!logged.includes('"level":60'));
   assert.match(logged, new RegExp(`"reqId":"${tierId}"`));
+});
+
+test('the router keeps a client’s request id only from a trusted edge', async (t) => {
+  // An upstream that answers with the id it was given: what the tiers behind would log.
+  const seen: string[] = [];
+  const upstream = {
+    call: async (req: { headers: Record<string, string> }) => {
+      seen.push(req.headers['x-request-id'] ?? '');
+      return { status: 200, headers: {}, body: 'ok' };
+    },
+  } as unknown as Upstream;
+  const idThrough = async (edges: string[]) => {
+    const { app } = buildRouter({
+      webhead: upstream,
+      dbwriter: upstream,
+      verifier: upstream,
+      trustedEdges: trustedEdges(edges),
+      logger: createLogger('router', 'silent'),
+    });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    t.after(() => app.close());
+    await fetch(`${base}/include.js`, { headers: { 'x-request-id': 'chosen-by-the-client' } });
+    return seen.at(-1);
+  };
+  assert.equal(await idThrough(['127.0.0.1']), 'chosen-by-the-client');
+  assert.notEqual(await idThrough(['10.0.0.0/8']), 'chosen-by-the-client');
+  assert.notEqual(await idThrough([]), 'chosen-by-the-client');
 });

@@ -22,7 +22,7 @@ export function trustedEdges(entries: readonly string[]): BlockList | undefined 
   return list;
 }
 
-const isTrusted = (edges: BlockList, address: string): boolean => {
+export const isTrusted = (edges: BlockList, address: string): boolean => {
   const family = isIP(address);
   return family !== 0 && edges.check(address, family === 4 ? 'ipv4' : 'ipv6');
 };

@@ -12,7 +12,7 @@ import { ServiceError } from '../../http/errors.ts';
 import type { Upstream } from '../../http/upstream.ts';
 import { publicRouteOf, type Tier } from '../../topology/index.ts';
 import { findOperation } from '../../wsapi/catalogue.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, isTrusted } from './client-address.ts';
 
 export interface RouterDeps {
   readonly webhead: Upstream;
@@ -77,6 +77,11 @@ export function buildRouter(deps: RouterDeps): TierApp {
     denyFraming: false,
     // Bodies are relayed as received; the tier behind parses them.
     parseBodies: false,
+    // A client's own request id is believed only from the edge, as its X-Forwarded-For is.
+    keepsRequestIdOf: (request) => {
+      const edges = deps.trustedEdges;
+      return edges !== undefined && isTrusted(edges, request.socket.remoteAddress ?? '');
+    },
     healthChecks: {
       // The webhead's and dbwriter's own deep heartbeats check the database and the keysigner.
       webhead: () => deps.webhead.checkHealth({ deep: true }),
