@@ -1,9 +1,9 @@
-/** `persona ops nginx|squid|matrix|nftables`: writes a generated configuration (docs/edge.md) to a file or stdout. */
+/** `persona ops <what>`: writes a configuration generated from the topology to a file or stdout. */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 
-export const OPS_HELP = `Usage: persona ops <nginx|squid> [options]
+export const OPS_HELP = `Usage: persona ops <what> [options]
 
 Writes a configuration generated from the topology (src/topology) and the settings (docs/edge.md).
 

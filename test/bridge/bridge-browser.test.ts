@@ -3,7 +3,7 @@
  * someone@mail.localhost, sends the window through the bridge to the provider's login page (oidc-provider,
  * started by the test), comes back and hands the site an assertion backed by the bridge's certificate; the
  * site's /verify answers okay with the bridge as issuer. Then the kill switch: the next sign-in of that
- * domain is the fallback IdP's (a password). With BRIDGE_SCREENSHOTS_DIR set it keeps the popup's
+ * domain is the fallback IdP's (a password). With PERSONA_SCREENSHOTS_DIR set it keeps the popup's
  * screens (480×640) for docs/screenshots.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { startTestRp, type TestRp } from '../browser/test-rp.ts';
 import { BRIDGE_ISSUER, DOMAIN, DOWN, startBed, type Bed } from './harness.ts';
 
 const skip = await missing(CHROMIUM);
-const shots = process.env.BRIDGE_SCREENSHOTS_DIR;
+const shots = process.env.PERSONA_SCREENSHOTS_DIR;
 
 describe('the dialog signs in through the bridge', { skip }, () => {
   let bed: Bed;
