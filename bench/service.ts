@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { request, setGlobalDispatcher } from 'undici';
 import {
@@ -79,17 +79,18 @@ function nginxPids(master: number): number[] {
  */
 function leanConnection(origin: URL, ca?: string) {
   const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
-  const socket =
-    origin.protocol === 'https:'
-      ? tlsConnect({ host: '127.0.0.1', port, servername: origin.hostname, ca, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: '127.0.0.1', port });
-  socket.setNoDelay(true);
   let buffered: Buffer = Buffer.alloc(0);
-  let waiting: ((answer: { status: number; body: string }) => void) | undefined;
-  let failed: ((err: Error) => void) | undefined;
+  let pending:
+    | {
+        request: string;
+        resolve: (answer: { status: number; body: string }) => void;
+        reject: (err: Error) => void;
+        resent: boolean;
+      }
+    | undefined;
   const parse = () => {
     const end = buffered.indexOf('\r\n\r\n');
-    if (end < 0 || !waiting) return;
+    if (end < 0 || !pending) return;
     const head = buffered.subarray(0, end).toString('latin1');
     const status = Number(head.slice(9, 12));
     const length = /\r\ncontent-length: *(\d+)/i.exec(head);
@@ -108,26 +109,61 @@ function leanConnection(origin: URL, ca?: string) {
       rest = buffered.subarray(last + 7);
     }
     buffered = rest;
-    const answer = waiting;
-    waiting = undefined;
-    answer({ status, body });
+    const answered = pending;
+    pending = undefined;
+    answered.resolve({ status, body });
   };
-  socket.on('data', (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    parse();
-  });
-  socket.on('error', (err) => failed?.(err));
+  // Servers close kept-alive connections (nginx after keepalive_requests, 1000): open another and send
+  // the request again once, as an HTTP client does, instead of waiting forever.
+  let socket: Socket | undefined;
+  let closed = false;
+  const open = (): Socket => {
+    const s =
+      origin.protocol === 'https:'
+        ? tlsConnect({
+            host: '127.0.0.1',
+            port,
+            servername: origin.hostname,
+            ca,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : netConnect({ host: '127.0.0.1', port });
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      parse();
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      if (socket === s) socket = undefined;
+      buffered = Buffer.alloc(0);
+      const waiting = pending;
+      if (!waiting || closed) return;
+      if (waiting.resent) {
+        pending = undefined;
+        waiting.reject(new Error('connection closed before an answer'));
+      } else {
+        waiting.resent = true;
+        (socket ??= open()).write(waiting.request);
+      }
+    });
+    return s;
+  };
+  socket = open();
   return {
     post(path: string, body: string): Promise<{ status: number; body: string }> {
       return new Promise((resolve, reject) => {
-        waiting = resolve;
-        failed = reject;
-        socket.write(
-          `POST ${path} HTTP/1.1\r\nHost: ${origin.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-        );
+        const request = `POST ${path} HTTP/1.1\r\nHost: ${origin.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+        pending = { request, resolve, reject, resent: false };
+        (socket ??= open()).write(request);
       });
     },
-    close: () => socket.destroy(),
+    close: () => {
+      closed = true;
+      const s = socket;
+      socket = undefined;
+      s?.destroy();
+    },
   };
 }
 

@@ -4,9 +4,8 @@
  * region has its own HAProxy beside its tiers:
  * - `writer`: every node, the same order everywhere (region a's first), one active at a time: the first
  *   healthy one in that order, so every region's HAProxy picks the same node. Their one-entry stick
- *   tables are kept identical through a `peers` section. Measured: HAProxy does not rewrite the entry
- *   when it redispatches away from a dead server, so writes return to a1 once it passes its checks
- *   again (fail-back, in every region alike; docs/regions.md).
+ *   tables are kept identical through a `peers` section; when the writer dies the entry moves to the
+ *   next node and stays there when the old one comes back (no fail-back; docs/regions.md).
  * - `reader`: the region's own nodes (the other regions' only as backup), reads with wsrep_sync_wait.
  * Losing a region leaves the other's two nodes and the arbitrator: 3 votes of 5, still primary.
  */
@@ -23,12 +22,11 @@ import {
   localAccounts,
   nodeState,
   startCluster,
-  startClusterCheck,
+  startNodeCheck,
   startNode,
   stopArbitrator,
   stopCluster,
   stopHaproxy,
-  nodeFile,
   type AccountSpec,
   type ClusterCheck,
   type ClusterNode,
@@ -115,7 +113,8 @@ export function regionalHaproxyConfig(
     '',
     'listen writer',
     `  bind ${region.host}:${regionPort(portBase, 'writer')}`,
-    '  stick-table type integer size 1 nopurge peers regions',
+    // Not `nopurge`: a full nopurge table is never updated, so writes would go back to a1 (fail-back).
+    '  stick-table type integer size 1 peers regions',
     '  stick on int(1)',
     ...spec.nodes.map((node, i) => server(node, i > 0)),
     '',
@@ -186,17 +185,7 @@ export async function startRegionalDatabase(options: RegionalDatabaseOptions): P
   const startChecks = async (name: string) => {
     for (const node of nodesOf(name)) {
       if (checks.has(node.name)) continue;
-      checks.set(
-        node.name,
-        await startClusterCheck({
-          socketPath: nodeFile(node, 'mysqld.sock'),
-          user: accounts.checkUser,
-          password: accounts.checkPassword,
-          host: node.host,
-          port: node.ports.check,
-          timeoutMs: 4000,
-        }),
-      );
+      checks.set(node.name, await startNodeCheck(node, accounts, 4000));
     }
   };
   const stopChecks = async (name: string) => {

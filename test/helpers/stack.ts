@@ -139,3 +139,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
 }
+
+/**
+ * Kills a tier's process and keeps killing each one the supervisor starts in its place (it restarts a
+ * dead tier within 10 s) until the returned function is called: for a test that must see the tier down.
+ */
+export function keepDown(stack: Stack, tier: string): () => void {
+  const kill = () => {
+    const pid = stack.supervisor.pid(tier);
+    try {
+      if (pid !== undefined && pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  kill();
+  const timer = setInterval(kill, 300);
+  return () => clearInterval(timer);
+}

@@ -19,7 +19,7 @@ import { dashboardExpressions, grafanaDashboards } from '../../src/ops/grafana.t
 import { prometheusConfig, prometheusRules } from '../../src/ops/prometheus.ts';
 import { deploymentOf, localProcesses } from '../../src/topology/index.ts';
 import { missing, onPath } from '../helpers/components.ts';
-import { freePort, startStack, type Stack } from '../helpers/stack.ts';
+import { freePort, keepDown, startStack, type Stack } from '../helpers/stack.ts';
 
 const skipPrometheus = await missing({
   name: 'prometheus',
@@ -227,19 +227,8 @@ describe('real Prometheus and Alertmanager against a running stack', { skip }, (
 
   test('a killed keysigner fires PersonaTierDown and Alertmanager delivers it to the webhook', async (t) => {
     const killedAt = Date.now();
-    // The supervisor restarts a killed tier within 10 s; on a busy machine the alert may take longer, so
-    // each new keysigner is killed too until the alert has been delivered.
-    const kill = () => {
-      const pid = stack.supervisor.pid('keysigner');
-      try {
-        if (pid !== undefined && pid > 0) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    kill();
-    const keepDown = setInterval(kill, 300);
-    t.after(() => clearInterval(keepDown));
+    // Kept down until seen: on a busy machine the supervisor's restart may come first.
+    t.after(keepDown(stack, 'keysigner'));
     interface Alert {
       labels: Record<string, string>;
       state: string;

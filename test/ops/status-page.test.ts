@@ -17,7 +17,7 @@ import { createStatusServer } from '../../src/ops/status/page.ts';
 import { readToken, targetsOf } from '../../src/ops/status/index.ts';
 import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../browser/chromium.ts';
 import { missing } from '../helpers/components.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { keepDown, startStack, type Stack } from '../helpers/stack.ts';
 
 const TOKEN = 'op-token-0123456789abcdefghijklmnopqrstuv';
 
@@ -176,18 +176,8 @@ describe('the status page against a running stack, in Chromium', { skip }, () =>
     );
     assert.ok((await page.$$('.chart path[data-tier=router]')).length >= 2);
 
-    // Kept down (the supervisor restarts a killed tier within 10 s) until the page has shown it.
-    const kill = () => {
-      const pid = stack.supervisor.pid('keysigner');
-      try {
-        if (pid !== undefined && pid > 0) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    kill();
-    const keepDown = setInterval(kill, 300);
-    t.after(() => clearInterval(keepDown));
+    // Kept down until seen: on a busy machine the supervisor's restart may come first.
+    t.after(keepDown(stack, 'keysigner'));
     await page.waitForSelector('tr[data-instance=keysigner].down .badge.down', { timeout: 20_000 });
     assert.equal(await page.textContent('tr[data-instance=verifier] .badge'), 'up');
     assert.match((await page.textContent('#updated')) ?? '', /of \d+ instances up/);

@@ -97,19 +97,25 @@ export function clusterUrls(
   };
 }
 
+/** One node's health check for HAProxy, on the node's own address and check port, through its socket. */
+export const startNodeCheck = (
+  node: ClusterNode,
+  accounts: AccountSpec,
+  timeoutMs?: number,
+): Promise<ClusterCheck> =>
+  startClusterCheck({
+    socketPath: nodeFile(node, 'mysqld.sock'),
+    user: accounts.checkUser,
+    password: accounts.checkPassword,
+    host: node.host,
+    port: node.ports.check,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+
 export async function startChecks(spec: ClusterSpec, accounts: AccountSpec): Promise<ClusterCheck[]> {
   const checks: ClusterCheck[] = [];
   try {
-    for (const node of spec.nodes)
-      checks.push(
-        await startClusterCheck({
-          socketPath: nodeFile(node, 'mysqld.sock'),
-          user: accounts.checkUser,
-          password: accounts.checkPassword,
-          host: node.host,
-          port: node.ports.check,
-        }),
-      );
+    for (const node of spec.nodes) checks.push(await startNodeCheck(node, accounts));
     return checks;
   } catch (err) {
     await Promise.all(checks.map((c) => c.close()));
