@@ -21,7 +21,7 @@ export function formatDrill(r: RegionDrillResult): string {
     `time to DNS answering b:    ${s(r.dnsMoveMs)} (goal ≤ 60 s)`,
     `requests:                   ${r.requests}; failed before the loss ${r.failedBeforeLoss}, from the kill on ${r.failedDuringMove}`,
     `after the loss, in b:       ${r.signUpsAfterLoss} sign-ups, ${r.signInsAfterLoss} sign-ins`,
-    `writer:                     ${r.writerBefore ?? '?'} before, ${r.writerDuringLoss ?? '?'} during the loss`,
+    `writer:                     ${r.writerBefore ?? '?'} before, ${r.writerDuringLoss ?? '?'} during the loss, ${r.writerAfterRejoin.a ?? '?'} (a) and ${r.writerAfterRejoin.b ?? '?'} (b) after the rejoin`,
     `acknowledged sign-ups:      ${r.acknowledgedSignUps}; lost after the loss ${r.lostAfterLoss}, after the rejoin ${r.lostAfterRejoin} (must be 0)`,
     `loss detector:              ${r.detectorSeesLoss ? 'an account deleted on purpose counted as lost' : 'FAILED to see a deleted account'}`,
     `region a rejoined (Galera): ${s(r.rejoinMs)}; DNS answered both ${s(r.dnsBackMs)} after its restart began`,

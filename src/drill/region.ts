@@ -78,6 +78,8 @@ export interface RegionDrillResult {
   readonly dnsBackMs: number;
   readonly writerBefore: string | undefined;
   readonly writerDuringLoss: string | undefined;
+  /** Each region's writer once a is back: still the survivor's node (no fail-back). */
+  readonly writerAfterRejoin: { readonly a: string | undefined; readonly b: string | undefined };
   /** The first distinct failures of the load's activities. */
   readonly errors: readonly string[];
   readonly partition?: PartitionResult;
@@ -336,6 +338,7 @@ export async function runRegionDrill(options: RegionDrillOptions): Promise<Regio
     const dnsAfterRejoin = await dns.answers();
     dig('region a back');
     const lostAfterRejoin = await verify(snapshot);
+    const writerAfterRejoin = { a: await db.writerOf('a'), b: await db.writerOf('b') };
     // The detector itself: an account removed behind the service's back must count as lost.
     const victim = snapshot[0];
     const firstNode = db.spec.nodes[0];
@@ -372,6 +375,7 @@ export async function runRegionDrill(options: RegionDrillOptions): Promise<Regio
       dnsBackMs,
       writerBefore,
       writerDuringLoss,
+      writerAfterRejoin,
       errors,
       ...(partition ? { partition } : {}),
     };

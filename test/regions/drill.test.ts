@@ -51,6 +51,8 @@ test(
     assert.ok(result.signInsAfterLoss > 0, 'no sign-in succeeded in b after the loss');
     assert.equal(result.lostAfterLoss, 0);
     assert.equal(result.lostAfterRejoin, 0);
+    // One writer, and it stays on the survivor's node when a is back (no fail-back, no flapping).
+    assert.deepEqual(result.writerAfterRejoin, { a: result.writerDuringLoss, b: result.writerDuringLoss });
     assert.ok(result.detectorSeesLoss, 'the loss check did not see an account deleted on purpose');
     assert.ok(
       result.writerDuringLoss?.startsWith('b'),

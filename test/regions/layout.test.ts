@@ -66,7 +66,7 @@ test('each region HAProxy: the same writer order, a shared table, its own reader
         ['a1', 'a2', 'b1', 'b2'],
       );
       assert.match(writer, /server a1 \S+ check port \d+\n/);
-      assert.match(writer, /stick-table type integer size 1 nopurge peers regions/);
+      assert.match(writer, /stick-table type integer size 1 peers regions\n/);
       const reader = cfg.slice(cfg.indexOf('listen reader'));
       const own = region.name;
       assert.match(reader, new RegExp(`server ${own}1 \\S+ check port \\d+\\n`));
