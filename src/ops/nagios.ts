@@ -161,8 +161,11 @@ export function nagiosObjects(config: Config, options: NagiosOptions = {}): stri
     });
 
   for (const tier of RUNNING_TIERS) {
+    const instances = instancesOf(deployment, tier);
+    // An optional tier this deployment does not run (the bridge): no hostgroup, which nagios refuses empty.
+    if (instances.length === 0) continue;
     const hosts: string[] = [];
-    for (const instance of instancesOf(deployment, tier)) {
+    for (const instance of instances) {
       const host = hostNameOf(instance);
       hosts.push(host);
       const target = [tier, '--instance', String(instance.index)];

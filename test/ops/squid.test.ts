@@ -139,7 +139,8 @@ test(
   'the generated config parses, in both modes; the clients are the tiers that reach the egress proxy',
   { skip },
   () => {
-    assert.deepEqual(EGRESS_TIERS, ['webhead', 'dbwriter', 'verifier']);
+    // The bridge's provider calls too, where a deployment runs it (its instances then join the clients).
+    assert.deepEqual(EGRESS_TIERS, ['webhead', 'dbwriter', 'verifier', 'bridge']);
     for (const options of [{}, { allowDomains: ['.idp.test', 'login.example.org'] }]) {
       const file = join(dir, 'parse.conf');
       writeFileSync(file, generated({ PERSONA_HTTP_PROXY: 'http://127.0.0.1:3128' }, options));

@@ -88,12 +88,15 @@ test('the router forwards signed calls to the right tier and relays status, body
   assert.equal(post.statusCode, 200);
   assert.equal(post.headers['set-cookie'], 'a=b; Path=/wsapi');
   assert.equal(post.headers['x-frame-options'], 'SAMEORIGIN', 'the tier decides framing');
+  // The tier gets the router's request id (the client's own is believed only from a trusted edge).
+  const routerId = post.headers['x-request-id'];
+  assert.ok(typeof routerId === 'string' && routerId !== 'rid-1');
   assert.deepEqual(await post.body.json(), {
     served: 'dbwriter',
     url: '/wsapi/stage_user',
     body: { email: 'a@example.com' },
     caller: 'router',
-    id: 'rid-1',
+    id: routerId,
   });
 
   const verify = (await (
