@@ -71,7 +71,8 @@ export function scrapeConfig(config: Config, options: PrometheusOptions = {}): Y
     ...(options.alertmanagers && options.alertmanagers.length > 0
       ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [...options.alertmanagers] }] }] } }
       : {}),
-    scrape_configs: RUNNING_TIERS.map((tier) => {
+    // A job per tier this deployment runs (an optional tier it does not, the bridge, has none).
+    scrape_configs: RUNNING_TIERS.filter((tier) => instancesOf(deployment, tier).length > 0).map((tier) => {
       const instances = instancesOf(deployment, tier);
       const https = instances.some((i) => i.url.startsWith('https:'));
       return {
