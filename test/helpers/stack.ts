@@ -56,7 +56,22 @@ export interface StackOptions {
   readonly logDir?: string;
 }
 
+/**
+ * Free ports are only free when asked: a concurrent suite may take one first, or a second instance's port
+ * (port + 10) or an edge listener's (port + 1000) that was never asked for. A stack that finds a port taken
+ * is started again on new ones.
+ */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/is taken by another process/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startStackOnce(options: StackOptions): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persona-stack-'));
   const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
   const [router, webhead, dbwriter, keysigner, verifier, site, primary] = ports.map(String) as [
@@ -123,6 +138,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ]);
   } catch (err) {
     await supervisor.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n${logs.slice(-40).join('\n')}`, { cause: err });
   }
   return {
