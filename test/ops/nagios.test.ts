@@ -233,7 +233,8 @@ describe('the drill: real nagios4 against a running stack', { skip }, () => {
     process.stderr.write(`nagios: keysigner CRITICAL ${seconds.toFixed(1)} s after the kill\n`);
     assert.match(down.get(keysigner)!.output, /^PERSONA HEARTBEAT CRITICAL - keysigner .*ECONNREFUSED/);
     assert.match(down.get(frontDoor)!.output, /keysigner/);
-    assert.equal(down.get('persona-verifier/heartbeat')?.state, 0);
+    // The other tiers are not down (a slow heartbeat on a busy machine may warn, state 1, never 2).
+    assert.notEqual(down.get('persona-verifier/heartbeat')?.state, 2);
 
     await waitFor('OK again', (s) => s.get(keysigner)?.state === 0 && s.get(frontDoor)?.state === 0, 90_000);
     process.stderr.write(
