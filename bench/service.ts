@@ -214,27 +214,28 @@ try {
       const assertion = createAssertion({ audience: RP, expiresAt: now + 3_600_000 }, user.secretKey);
       return { n, user, assertion };
     });
+    /** The users certified by `issuer` under `domainKey`, each with its backed assertion. */
+    const certified = (issuer: string, domainKey: Parameters<typeof certifyPublicKey>[1]) =>
+      users.map(({ n, user, assertion }) => {
+        const cert = certifyPublicKey(
+          {
+            issuer,
+            publicKey: user.publicKey,
+            principal: { email: `u${n}@example.com` },
+            issuedAt: now,
+            expiresAt: now + 3_600_000,
+          },
+          domainKey,
+        );
+        return { backed: bundle([cert], assertion), user, cert, assertion };
+      });
     /** The same users certified under a stack's own domain key (a new stack has a new key). */
     const fixturesFor = (s: Stack) => {
       const domainKey = parseSecretKey(
         readFileSync(join(s.config.dataDir, 'keys', 'domain-key.secret.json'), 'utf8'),
       );
       const issuer = new URL(s.config.publicUrl).hostname;
-      return {
-        fixtures: users.map(({ n, user, assertion }) => {
-          const cert = certifyPublicKey(
-            {
-              issuer,
-              publicKey: user.publicKey,
-              principal: { email: `u${n}@example.com` },
-              issuedAt: now,
-              expiresAt: now + 3_600_000,
-            },
-            domainKey,
-          );
-          return { backed: bundle([cert], assertion), user, cert, assertion };
-        }),
-      };
+      return { fixtures: certified(issuer, domainKey) };
     };
     /** /verify from `concurrency` lean connections for `seconds`, as load() measures. */
     const leanVerify = async (
@@ -357,19 +358,7 @@ try {
       const pair = generateKeypair('RS256');
       return { secret: pair.secretKey, public: pair.publicKey };
     })();
-    const local = users.map(({ n, user, assertion }) => {
-      const cert = certifyPublicKey(
-        {
-          issuer,
-          publicKey: user.publicKey,
-          principal: { email: `u${n}@example.com` },
-          issuedAt: now,
-          expiresAt: now + 3_600_000,
-        },
-        domainKeyPublic.secret,
-      );
-      return { backed: bundle([cert], assertion), cert, assertion, user };
-    });
+    const local = certified(issuer, domainKeyPublic.secret);
     const raw = local.map((f) => {
       const [ch = '', cp = '', cs = ''] = f.cert.split('.');
       const [ah = '', ap = '', as = ''] = f.assertion.split('.');
