@@ -5,7 +5,7 @@
  * handler that maps the registry in errors.ts to responses.
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
@@ -44,6 +44,8 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 /** What a request id taken from a caller may look like: ours are UUIDs, nginx's 32 hex digits. */
 export const REQUEST_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
 const HEARTBEAT_TIMEOUT_MS = 5000;
+/** How long an idle client connection stays open: Fastify's default, also on a front handler's server. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** A dependency the deep heartbeat checks; rejects (or times out) when it is unhealthy. */
 export type HealthCheck = () => Promise<unknown>;
@@ -79,6 +81,29 @@ export interface TierAppOptions {
    * trusted edge: anyone else could reuse another request's id and tangle the logs.
    */
   readonly keepsRequestIdOf?: (request: IncomingMessage) => boolean;
+  /**
+   * Answers requests on Node's own server before Fastify routes them (the router's relay): returns false
+   * for those it leaves to the app. Made once from what the app's own requests get (FrontContext).
+   */
+  readonly front?: (context: FrontContext) => FrontHandler;
+}
+
+export type FrontHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/** What a front handler shares with the app, so its requests are logged, counted and refused alike. */
+export interface FrontContext {
+  readonly logger: Logger;
+  readonly metrics: TierMetrics;
+  /** A request's whole life here, ms. */
+  readonly deadlineMs: number;
+  /** The request's id: the caller's when it may be kept, else a new one. */
+  requestId(request: IncomingMessage): string;
+  /** Why the request is refused with 503 before any work (closing, event-loop lag), or undefined. */
+  refusal(url: string): string | undefined;
+  /** The headers every answer carries, added to `headers` (the tier's own win where they overlap). */
+  finishHeaders(headers: Record<string, string | string[]>, id: string, status: number): void;
+  /** The access log line and the request histogram. */
+  done(id: string, method: string, url: string, status: number, ms: number): void;
 }
 
 /** The Fastify instance every tier builds on (pino's Logger as its logger type). */
@@ -176,30 +201,45 @@ export function createTierApp(options: TierAppOptions): TierApp {
   const logger = options.logger ?? createLogger(options.tier, options.logLevel);
   const metrics = createMetrics(options.tier);
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const requestId = (req: IncomingMessage): string => {
+    const given = req.headers[REQUEST_ID_HEADER];
+    const keep =
+      typeof given === 'string' && REQUEST_ID_SHAPE.test(given) && (options.keepsRequestIdOf?.(req) ?? true);
+    return keep ? given : randomUUID();
+  };
+  const httpOptions = {
+    headersTimeout: requestTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // Node checks its timeouts every connectionsCheckingInterval (30 s by default, which would let a slow
+    // request run four times over).
+    connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+  };
+  // Filled in below, once the app's metrics and hooks exist; the server calls it only after listen().
+  let front: FrontHandler | undefined;
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
     // A caller's id (the edge's, a tier's) is kept only in the shape ids have: a client cannot put 8 KB or
     // a line of its own into every log line of its request (the logs are shipped and searched).
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers[REQUEST_ID_HEADER];
-      const keep =
-        typeof given === 'string' &&
-        REQUEST_ID_SHAPE.test(given) &&
-        (options.keepsRequestIdOf?.(req) ?? true);
-      return keep ? given : randomUUID();
-    },
+    genReqId: requestId,
     // One access line per request, written below without query strings (they can carry tokens).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     requestTimeout: requestTimeoutMs,
-    // Headers within the same time; Node checks its timeouts every connectionsCheckingInterval (30 s by
-    // default, which would let a slow request run four times over).
-    http: {
-      headersTimeout: requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
-    },
+    // Headers within the same time.
+    http: httpOptions,
+    ...(options.front
+      ? {
+          serverFactory: (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
+            const server = createServer(httpOptions, (req, res) => {
+              if (!front?.(req, res)) fastifyHandler(req, res);
+            });
+            server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+            return server;
+          },
+        }
+      : {}),
     clientErrorHandler: answerClientError,
     // A URL Fastify cannot decode (`/%%`) is answered in our form, not echoed back. No hook runs for it,
     // hence the headers here.
@@ -319,31 +359,75 @@ export function createTierApp(options: TierAppOptions): TierApp {
     });
   }
 
+  // The headers every answer carries; a tier's own (framing, retry-after) win.
+  const fixedHeaders: [string, string][] = [
+    ['x-content-type-options', 'nosniff'],
+    ['referrer-policy', 'strict-origin-when-cross-origin'],
+    ...(options.https
+      ? [['strict-transport-security', 'max-age=10886400; includeSubDomains'] as [string, string]]
+      : []),
+  ];
+  const denyFraming = options.denyFraming !== false;
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (reply.statusCode === 503 && !reply.hasHeader('retry-after'))
       reply.header('retry-after', String(RETRY_AFTER_S));
-    reply.header('x-content-type-options', 'nosniff');
-    if (options.denyFraming !== false && !reply.hasHeader('x-frame-options'))
-      reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'strict-origin-when-cross-origin');
-    if (options.https) reply.header('strict-transport-security', 'max-age=10886400; includeSubDomains');
+    for (const [name, value] of fixedHeaders) reply.header(name, value);
+    if (denyFraming && !reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
     done(null, payload);
   });
 
+  const accessLine = (method: string, url: string, status: number, ms: number) => ({
+    method,
+    path: url.split('?', 1)[0],
+    status,
+    ms: Math.round(ms),
+  });
   app.addHook('onResponse', (request, reply, done) => {
-    if (!isInfrastructure(request.url)) {
-      const path = request.url.split('?', 1)[0];
+    if (!isInfrastructure(request.url))
       request.log.info(
-        { method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        accessLine(request.method, request.url, reply.statusCode, reply.elapsedTime),
         'request',
       );
-    }
     requestTimer(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode).observe(
       reply.elapsedTime / 1000,
     );
     done();
   });
+
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  if (options.front) {
+    front = options.front({
+      logger,
+      metrics,
+      deadlineMs,
+      requestId,
+      refusal(url) {
+        if (closing) return 'server is shutting down';
+        metrics.eventLoopLag.set(lag.lag() / 1000);
+        if (neverShed(url) || !lag.shouldShed()) return undefined;
+        metrics.shed.inc();
+        return 'server is too busy';
+      },
+      finishHeaders(headers, id, status) {
+        headers[REQUEST_ID_HEADER] = id;
+        if (status === 503 && headers['retry-after'] === undefined)
+          headers['retry-after'] = String(RETRY_AFTER_S);
+        for (const [name, value] of fixedHeaders) headers[name] = value;
+        if (denyFraming && headers['x-frame-options'] === undefined) headers['x-frame-options'] = 'DENY';
+      },
+      done(id, method, url, status, ms) {
+        // A child logger per request would cost more than the line; the same fields, reqId first.
+        if (logger.isLevelEnabled('info'))
+          logger.info({ reqId: id, ...accessLine(method, url, status, ms) }, 'request');
+        requestTimer('/*', method, status).observe(ms / 1000);
+      },
+    });
+  }
 
   app.setErrorHandler(async (error: unknown, request, reply) => {
     if (error instanceof ServiceError) {

@@ -171,3 +171,95 @@ test('a dead instance is taken out of rotation, requests go to the others, and i
   const seen = new Set([await served(), await served(), await served()]);
   assert.ok(seen.has('a'));
 });
+
+test('the relay answers as a tier does: body limit, malformed URLs, HEAD, security headers, 503 + Retry-After, access log, histogram', async (t) => {
+  const webhead = await fakeTier('webhead', 'webhead');
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const ups = {
+    webhead: createUpstream({
+      tier: 'webhead',
+      urls: [webhead.url],
+      caller: 'router',
+      callerKey: routerKeys.privateKey,
+      logger: quiet,
+    }),
+    // Nobody listens here: the dbwriter is down.
+    dbwriter: createUpstream({
+      tier: 'dbwriter',
+      urls: ['http://127.0.0.1:9'],
+      caller: 'router',
+      callerKey: routerKeys.privateKey,
+      logger: quiet,
+    }),
+    verifier: createUpstream({
+      tier: 'verifier',
+      urls: [webhead.url],
+      caller: 'router',
+      callerKey: routerKeys.privateKey,
+      logger: quiet,
+    }),
+  };
+  const { app } = buildRouter({ ...ups, logger, https: true });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(async () => {
+    await Promise.all(Object.values(ups).map((u) => u.close()));
+    await webhead.app.close();
+  });
+
+  const page = await request(`${base}/sign_in?token=secret`);
+  assert.equal(page.statusCode, 200);
+  await page.body.text();
+  assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  assert.equal(page.headers['referrer-policy'], 'strict-origin-when-cross-origin');
+  assert.equal(page.headers['strict-transport-security'], 'max-age=10886400; includeSubDomains');
+  assert.equal(page.headers['x-frame-options'], 'SAMEORIGIN', "the tier's own framing is relayed");
+  const line = lines.find((l) => l.msg === 'request');
+  assert.deepEqual(
+    { reqId: line?.reqId, path: line?.path, status: line?.status, method: line?.method },
+    { reqId: page.headers['x-request-id'], path: '/sign_in', status: 200, method: 'GET' },
+    'one access line, without the query string',
+  );
+  assert.ok(!JSON.stringify(lines).includes('secret'));
+
+  const head = await request(`${base}/sign_in`, { method: 'HEAD' });
+  assert.equal(head.statusCode, 200);
+  assert.equal(await head.body.text(), '');
+
+  const tooBig = 'x'.repeat(11 * 1024);
+  const declared = await request(`${base}/wsapi/stage_user`, { method: 'POST', body: tooBig });
+  assert.equal(declared.statusCode, 413);
+  assert.equal(await declared.body.text(), 'Payload Too Large: request body too large');
+  const chunked = await request(`${base}/wsapi/stage_user`, {
+    method: 'POST',
+    body: (async function* () {
+      yield tooBig.slice(0, 6000);
+      yield tooBig.slice(6000);
+    })(),
+  });
+  assert.equal(chunked.statusCode, 413);
+  await chunked.body.text();
+
+  const bad = await request(`${base}/%%`);
+  assert.equal(bad.statusCode, 400);
+  assert.equal(await bad.body.text(), 'Bad Request: malformed URL');
+
+  const down = await request(`${base}/wsapi/stage_user`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(down.statusCode, 503);
+  assert.equal(down.headers['retry-after'], '2');
+  assert.equal(await down.body.text(), 'Service Unavailable: dbwriter unavailable');
+
+  // Methods nobody forwards, heartbeats and metrics are Fastify's.
+  assert.equal((await request(`${base}/sign_in`, { method: 'DELETE' })).statusCode, 404);
+  assert.equal((await request(`${base}/__heartbeat__`)).statusCode, 200);
+  const counted = await (await request(`${base}/metrics`)).body.text();
+  assert.match(
+    counted,
+    /persona_http_request_duration_seconds_count\{[^}]*route="\/\*"[^}]*method="GET"[^}]*status="200"[^}]*\} [1-9]/,
+  );
+  await app.close();
+});
