@@ -19,6 +19,7 @@ import { plainBody, ServiceError } from './errors.ts';
 import { DEADLINE_HEADER, deadlineOf, REQUEST_DEADLINE_MS, RETRY_AFTER_S, withDeadline } from './deadline.ts';
 import { monitorEventLoopLag, neverShed, type LagMonitor } from './load-shedding.ts';
 import { createMetrics, type TierMetrics } from './metrics.ts';
+import { createFrontContext, type FrontContext, type FrontHandler } from './front.ts';
 import { createTierGate, type Tier } from './tier-auth.ts';
 import type { Caller } from '../topology/index.ts';
 
@@ -82,28 +83,10 @@ export interface TierAppOptions {
    */
   readonly keepsRequestIdOf?: (request: IncomingMessage) => boolean;
   /**
-   * Answers requests on Node's own server before Fastify routes them (the router's relay): returns false
-   * for those it leaves to the app. Made once from what the app's own requests get (FrontContext).
+   * Answers requests on Node's own server before Fastify routes them (front.ts): the router's relay, the
+   * verifier's `/verify`. Made once from what the app's own requests get.
    */
   readonly front?: (context: FrontContext) => FrontHandler;
-}
-
-export type FrontHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
-
-/** What a front handler shares with the app, so its requests are logged, counted and refused alike. */
-export interface FrontContext {
-  readonly logger: Logger;
-  readonly metrics: TierMetrics;
-  /** A request's whole life here, ms. */
-  readonly deadlineMs: number;
-  /** The request's id: the caller's when it may be kept, else a new one. */
-  requestId(request: IncomingMessage): string;
-  /** Why the request is refused with 503 before any work (closing, event-loop lag), or undefined. */
-  refusal(url: string): string | undefined;
-  /** The headers every answer carries, added to `headers` (the tier's own win where they overlap). */
-  finishHeaders(headers: Record<string, string | string[]>, id: string, status: number): void;
-  /** The access log line and the request histogram. */
-  done(id: string, method: string, url: string, status: number, ms: number): void;
 }
 
 /** The Fastify instance every tier builds on (pino's Logger as its logger type). */
@@ -111,6 +94,8 @@ export type TierFastify = FastifyInstance<RawServerDefault, IncomingMessage, Ser
 
 export interface TierApp {
   readonly app: TierFastify;
+  /** Serves a request from another server of this tier (edge-listener.ts): the front handler, else Fastify. */
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => void;
   readonly metrics: TierMetrics;
   readonly logger: Logger;
 }
@@ -336,8 +321,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
     });
   }
 
-  if (options.callerKeys) {
-    const gate = createTierGate(options.tier as Tier, options.callerKeys);
+  const gate = options.callerKeys ? createTierGate(options.tier as Tier, options.callerKeys) : undefined;
+  if (gate) {
     app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
       if (isInfrastructure(request.url)) {
         done();
@@ -401,32 +386,51 @@ export function createTierApp(options: TierAppOptions): TierApp {
     done();
   });
   if (options.front) {
-    front = options.front({
-      logger,
-      metrics,
-      deadlineMs,
-      requestId,
-      refusal(url) {
-        if (closing) return 'server is shutting down';
-        metrics.eventLoopLag.set(lag.lag() / 1000);
-        if (neverShed(url) || !lag.shouldShed()) return undefined;
-        metrics.shed.inc();
-        return 'server is too busy';
-      },
-      finishHeaders(headers, id, status) {
-        headers[REQUEST_ID_HEADER] = id;
-        if (status === 503 && headers['retry-after'] === undefined)
-          headers['retry-after'] = String(RETRY_AFTER_S);
-        for (const [name, value] of fixedHeaders) headers[name] = value;
-        if (denyFraming && headers['x-frame-options'] === undefined) headers['x-frame-options'] = 'DENY';
-      },
-      done(id, method, url, status, ms) {
-        // A child logger per request would cost more than the line; the same fields, reqId first.
-        if (logger.isLevelEnabled('info'))
-          logger.info({ reqId: id, ...accessLine(method, url, status, ms) }, 'request');
-        requestTimer('/*', method, status).observe(ms / 1000);
-      },
-    });
+    front = options.front(
+      createFrontContext({
+        logger,
+        metrics,
+        bodyLimit: BODY_LIMIT,
+        requestId,
+        deadlineOf: (request, now) =>
+          deadlineOf(
+            options.callerKeys && !fromEdge(request) ? request.headers[DEADLINE_HEADER] : undefined,
+            now,
+            deadlineMs,
+          ),
+        refusal(url) {
+          if (closing) return 'server is shutting down';
+          if (isInfrastructure(url)) return undefined;
+          metrics.eventLoopLag.set(lag.lag() / 1000);
+          if (neverShed(url) || !lag.shouldShed()) return undefined;
+          metrics.shed.inc();
+          return 'server is too busy';
+        },
+        finishHeaders(headers, id, status) {
+          headers[REQUEST_ID_HEADER] = id;
+          if (status === 503 && headers['retry-after'] === undefined)
+            headers['retry-after'] = String(RETRY_AFTER_S);
+          for (const [name, value] of fixedHeaders) headers[name] = value;
+          if (denyFraming && headers['x-frame-options'] === undefined) headers['x-frame-options'] = 'DENY';
+        },
+        done(id, method, url, status, ms) {
+          // A child logger per request would cost more than the line: the same fields, reqId first.
+          if (!isInfrastructure(url) && logger.isLevelEnabled('info'))
+            logger.info({ reqId: id, ...accessLine(method, url, status, ms) }, 'request');
+          requestTimer('/*', method, status).observe(ms / 1000);
+        },
+        authenticate(request, body) {
+          if (fromEdge(request)) return 'edge';
+          if (!gate) throw new Error('a front handler asked for the caller of a public tier');
+          return gate.check({
+            method: request.method ?? 'GET',
+            url: request.url ?? '/',
+            body,
+            headers: request.headers,
+          });
+        },
+      }),
+    );
   }
 
   app.setErrorHandler(async (error: unknown, request, reply) => {
@@ -474,5 +478,8 @@ export function createTierApp(options: TierAppOptions): TierApp {
     return metrics.registry.metrics();
   });
 
-  return { app, metrics, logger };
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (!front?.(request, response)) app.routing(request, response);
+  };
+  return { app, metrics, logger, handle };
 }

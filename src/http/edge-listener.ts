@@ -69,7 +69,11 @@ export function attachEdgeListener(tierApp: TierApp, options: EdgeListenerOption
         res.writeHead(403, { connection: 'close' }).end();
         return;
       }
-      app.routing(req, res);
+      // What the public routes send to this tier may take its front path (front.ts); the rest goes to
+      // Fastify, where the hook above refuses it.
+      const target = options.route(req.method ?? 'GET', req.url ?? '/');
+      if ('tier' in target && target.tier === options.tier) tierApp.handle(req, res);
+      else app.routing(req, res);
     },
   );
   // Signed by the tier CA is not enough: the certificate must name the edge (a tier's server

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createTierApp } from '../../src/http/app.ts';
 import type { Tier } from '../../src/http/tier-auth.ts';
@@ -232,10 +233,7 @@ test('the relay answers as a tier does: body limit, malformed URLs, HEAD, securi
   assert.equal(await declared.body.text(), 'Payload Too Large: request body too large');
   const chunked = await request(`${base}/wsapi/stage_user`, {
     method: 'POST',
-    body: (async function* () {
-      yield tooBig.slice(0, 6000);
-      yield tooBig.slice(6000);
-    })(),
+    body: Readable.from([tooBig.slice(0, 6000), tooBig.slice(6000)]),
   });
   assert.equal(chunked.statusCode, 413);
   await chunked.body.text();
