@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { currentDeadline, DEADLINE_HEADER } from './deadline.ts';
+import { exchange } from './exchange.ts';
 import { ServiceError } from './errors.ts';
 import { signTierRequest, type Tier } from './tier-auth.ts';
 
@@ -148,75 +149,18 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return undefined;
   }
 
-  /**
-   * One attempt, given up when the deadline passes: the caller is answered at the deadline itself, and a
-   * request still queued for a connection is dropped when undici starts it. Dispatched with a handler
-   * rather than `request()`: no body stream, abort signal or promise race per call, which was a third of
-   * the router's CPU per relayed request (issue 9).
-   */
-  function attempt(
+  /** One attempt, given up when the deadline passes (exchange.ts). */
+  const attempt = (
     instance: Instance,
     request: UpstreamRequest,
     headers: Record<string, string>,
     deadline: number,
-  ): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let controller: { abort(reason: Error): void } | undefined;
-      let status = 0;
-      let responseHeaders: UpstreamResponse['headers'] = {};
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(
-        () => {
-          if (settled) return;
-          settled = true;
-          const why = new DeadlinePassed();
-          reject(why);
-          controller?.abort(why);
-        },
-        Math.max(0, deadline - Date.now()),
-      );
-      const fail = (err: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(err);
-      };
-      try {
-        instance.pool.dispatch(
-          { method: request.method, path: request.url, headers, body: request.body },
-          {
-            onRequestStart(started) {
-              controller = started;
-              if (settled) started.abort(new DeadlinePassed());
-            },
-            onResponseStart(_controller, statusCode, given) {
-              status = statusCode;
-              responseHeaders = given;
-            },
-            onResponseData(_controller, chunk) {
-              chunks.push(chunk);
-            },
-            onResponseEnd() {
-              if (settled) return;
-              settled = true;
-              clearTimeout(timer);
-              resolve({
-                status,
-                headers: responseHeaders,
-                body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks),
-              });
-            },
-            onResponseError(_controller, err) {
-              fail(err);
-            },
-          },
-        );
-      } catch (err) {
-        fail(err as Error);
-      }
-    });
-  }
+  ): Promise<UpstreamResponse> =>
+    exchange(
+      instance.pool,
+      { method: request.method, path: request.url, headers, body: request.body },
+      { at: deadline, error: () => new DeadlinePassed() },
+    );
 
   async function call(request: UpstreamRequest): Promise<UpstreamResponse> {
     const deadline = request.deadline ?? currentDeadline() ?? Date.now() + timeoutMs;

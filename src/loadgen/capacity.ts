@@ -8,6 +8,8 @@ export interface StepOutcome {
   readonly users: number;
   readonly p95Ms: number;
   readonly failureRate: number;
+  /** Share of the offered load the loadgen itself could not start: a step that did not offer its load holds nothing. */
+  readonly unstartedRate?: number;
 }
 
 export interface Step extends StepOutcome {
@@ -30,7 +32,7 @@ export interface CapacityOptions {
 }
 
 export const holds = (o: StepOutcome, boundMs: number, maxFailureRate: number): boolean =>
-  o.p95Ms <= boundMs && o.failureRate <= maxFailureRate;
+  o.p95Ms <= boundMs && o.failureRate <= maxFailureRate && (o.unstartedRate ?? 0) <= maxFailureRate;
 
 export interface Capacity {
   /** The most active users a step held (0 if the first did not). */

@@ -4,7 +4,8 @@
  * loopback (every 127.x.y.z reaches lo on Linux), so per-address limits count as they would in production.
  */
 import type { LookupFunction } from 'node:net';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { exchange } from '../http/exchange.ts';
 
 export interface RequestSample {
   /** What was asked, e.g. `POST /wsapi/cert_key` or `GET /include.js`. */
@@ -86,9 +87,15 @@ export class Device {
   readonly cookies = new Map<string, string>();
   private csrf: string | undefined;
   private readonly options: DeviceOptions;
+  /** The deployment's origin, and the path its URL may put before every request's. */
+  private readonly origin: string;
+  private readonly prefix: string;
 
   constructor(options: DeviceOptions) {
     this.options = options;
+    const base = new URL(options.base);
+    this.origin = base.origin;
+    this.prefix = base.pathname.replace(/\/$/, '');
   }
 
   /** Forgets the session: a browser whose cookies were cleared. */
@@ -105,21 +112,22 @@ export class Device {
     const started = performance.now();
     let status = 0;
     try {
-      const res = await request(`${this.options.base}${path}`, {
+      const res = await exchange(this.options.dispatcher, {
+        origin: this.origin,
+        path: `${this.prefix}${path}`,
         method,
         headers,
         body,
-        dispatcher: this.options.dispatcher,
         headersTimeout: this.options.timeoutMs ?? 30_000,
         bodyTimeout: this.options.timeoutMs ?? 30_000,
       });
-      status = res.statusCode;
+      status = res.status;
       for (const line of [res.headers['set-cookie'] ?? []].flat()) {
         const [pair = ''] = line.split(';', 1);
         const eq = pair.indexOf('=');
         if (eq > 0) this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
       }
-      const text = await res.body.text();
+      const text = res.body.toString('utf8');
       return { status, text, json: () => JSON.parse(text) as Record<string, unknown> };
     } finally {
       this.options.observe({ what, ms: performance.now() - started, status });

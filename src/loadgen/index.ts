@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { findCapacity } from './capacity.ts';
+import { findCapacity, holds } from './capacity.ts';
 import { startMailSink, type MailSink } from './mail.ts';
 import { bcryptPerUserSecond, ACTIVITIES_PER_USER_SECOND } from './model.ts';
 import { renderReport } from './report.ts';
@@ -130,8 +130,18 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenOutcom
           activitiesPerSecond: totals.activitiesPerSecond,
           p95Ms: totals.latency.p95,
           failureRate: totals.failureRate,
+          unstartedRate: totals.unstartedRate,
           http503: totals.http503,
-          held: totals.latency.p95 <= boundMs && totals.failureRate <= maxFailureRate,
+          held: holds(
+            {
+              users,
+              p95Ms: totals.latency.p95,
+              failureRate: totals.failureRate,
+              unstartedRate: totals.unstartedRate,
+            },
+            boundMs,
+            maxFailureRate,
+          ),
           loadgenCpu: cpuBetween(sampler.series, 'loadgen', a, b),
         };
         steps.push(result);
@@ -147,9 +157,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenOutcom
             if (steps.length > 0) await new Promise((resolve) => setTimeout(resolve, 5000));
             const s = await step(users, stepS);
             log(
-              `step ${users.toLocaleString('en')} users: ${s.activitiesPerSecond.toFixed(1)} activities/s, p95 ${s.p95Ms.toFixed(0)} ms, failures ${(100 * s.failureRate).toFixed(2)} % → ${s.held ? 'held' : 'did not hold'}`,
+              `step ${users.toLocaleString('en')} users: ${s.activitiesPerSecond.toFixed(1)} activities/s, p95 ${s.p95Ms.toFixed(0)} ms, failures ${(100 * s.failureRate).toFixed(2)} %` +
+                `${s.unstartedRate > 0 ? `, ${(100 * s.unstartedRate).toFixed(2)} % not started (every account busy: raise --pool)` : ''} → ${s.held ? 'held' : 'did not hold'}`,
             );
-            return { users, p95Ms: s.p95Ms, failureRate: s.failureRate };
+            return { users, p95Ms: s.p95Ms, failureRate: s.failureRate, unstartedRate: s.unstartedRate };
           },
           { start: options.users ?? Math.max(1000, limitUsers / 4), boundMs, maxFailureRate },
         );

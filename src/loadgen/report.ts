@@ -139,12 +139,13 @@ export function renderReport(r: LoadgenResult): string {
   const rows = (cells: readonly (string | number)[][]) =>
     cells.map((row) => `<tr>${row.map((c) => `<td>${escape(String(c))}</td>`).join('')}</tr>`).join('\n');
   const steps = r.steps.length
-    ? `<h2>Capacity search</h2><table><tr><th>active users</th><th>activities/s</th><th>p95</th><th>failures</th><th>held</th></tr>${rows(
+    ? `<h2>Capacity search</h2><table><tr><th>active users</th><th>activities/s</th><th>p95</th><th>failures</th><th>not started</th><th>held</th></tr>${rows(
         r.steps.map((s) => [
           s.users.toLocaleString('en'),
           s.activitiesPerSecond.toFixed(1),
           ms(s.p95Ms),
           pct(s.failureRate),
+          pct(s.unstartedRate),
           s.held ? 'yes' : 'no',
         ]),
       )}</table>`

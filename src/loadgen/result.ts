@@ -16,6 +16,8 @@ export interface StepResult {
   readonly activitiesPerSecond: number;
   readonly p95Ms: number;
   readonly failureRate: number;
+  /** Share of the offered activities the loadgen could not start (every account it tried was busy). */
+  readonly unstartedRate: number;
   readonly http503: number;
   readonly held: boolean;
   /** The load generator's CPU over the step, % of one core. */

@@ -208,7 +208,10 @@ export function createLoad(options: LoadOptions): Load {
             continue;
           }
           const started = start(pick(random()));
-          if (!started) continue;
+          if (!started) {
+            recorder.unstarted();
+            continue;
+          }
           inflight.add(started);
           void started.finally(() => inflight.delete(started));
         }

@@ -16,6 +16,11 @@ export interface Second {
   http503: number;
   /** Activities not started because too many were outstanding (the deployment fell behind). */
   shed: number;
+  /**
+   * Activities not started because every account tried was busy with another: load the loadgen meant
+   * to offer and did not (its pool of accounts is too small for the rate), never the deployment's fault.
+   */
+  unstarted: number;
 }
 
 /** The q-quantile of sorted values (nearest rank). */
@@ -91,6 +96,7 @@ export class Recorder {
         requests: 0,
         http503: 0,
         shed: 0,
+        unstarted: 0,
       });
     return this.seconds[t] as Second;
   }
@@ -118,6 +124,10 @@ export class Recorder {
   shed(): void {
     this.second().shed++;
   }
+
+  unstarted(): void {
+    this.second().unstarted++;
+  }
 }
 
 export interface Totals {
@@ -130,6 +140,9 @@ export interface Totals {
   readonly http503: number;
   readonly requests: number;
   readonly failureRate: number;
+  readonly unstarted: number;
+  /** Share of the offered activities the loadgen did not start (no idle account). */
+  readonly unstartedRate: number;
   readonly activitiesPerSecond: number;
   readonly requestsPerSecond: number;
   readonly latency: Percentiles;
@@ -141,6 +154,7 @@ export function totalsOf(seconds: readonly Second[], from = 0, to = seconds.leng
   const completed = perKind();
   const failed = perKind();
   let shed = 0;
+  let unstarted = 0;
   let http503 = 0;
   let requests = 0;
   const ms: number[] = [];
@@ -150,6 +164,7 @@ export function totalsOf(seconds: readonly Second[], from = 0, to = seconds.leng
       failed[k] += s.failed[k];
     }
     shed += s.shed;
+    unstarted += s.unstarted;
     http503 += s.http503;
     requests += s.requests;
     for (const m of s.requestMs) ms.push(m);
@@ -167,6 +182,8 @@ export function totalsOf(seconds: readonly Second[], from = 0, to = seconds.leng
     http503,
     requests,
     failureRate: failures / Math.max(1, activities + failures),
+    unstarted,
+    unstartedRate: unstarted / Math.max(1, activities + failures + unstarted),
     activitiesPerSecond: activities / n,
     requestsPerSecond: requests / n,
     latency: percentiles(ms),

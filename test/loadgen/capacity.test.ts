@@ -41,6 +41,21 @@ test('failures beyond 0.1 % stop the ramp even with latency inside the bound', a
   assert.ok(capacity.users <= 5000 && capacity.users > 4000, String(capacity.users));
 });
 
+test('a step whose load the loadgen could not start (every account busy) holds nothing, however fast it was answered', async () => {
+  // A deployment that answers everything at once, behind a loadgen that starts only 5,000 users' worth.
+  const capacity = await findCapacity(
+    (users) =>
+      Promise.resolve({
+        users,
+        p95Ms: 20,
+        failureRate: 0,
+        unstartedRate: users > 5000 ? 1 - 5000 / users : 0,
+      }),
+    { start: 1000 },
+  );
+  assert.ok(capacity.users <= 5000 && capacity.users > 4000, String(capacity.users));
+});
+
 test('a first step that does not hold searches downwards; one that always holds stops at the step limit', async () => {
   const down = await findCapacity(standIn(1000), { start: 5000 });
   assert.ok(down.users >= 0.85 * 950 && down.users <= 950, String(down.users));
