@@ -413,11 +413,11 @@ export function createTierApp(options: TierAppOptions): TierApp {
           for (const [name, value] of fixedHeaders) headers[name] = value;
           if (denyFraming && headers['x-frame-options'] === undefined) headers['x-frame-options'] = 'DENY';
         },
-        done(id, method, url, status, ms) {
+        done(id, route, method, url, status, ms) {
           // A child logger per request would cost more than the line: the same fields, reqId first.
           if (!isInfrastructure(url) && logger.isLevelEnabled('info'))
             logger.info({ reqId: id, ...accessLine(method, url, status, ms) }, 'request');
-          requestTimer('/*', method, status).observe(ms / 1000);
+          requestTimer(route, method, status).observe(ms / 1000);
         },
         authenticate(request, body) {
           if (fromEdge(request)) return 'edge';

@@ -47,7 +47,8 @@ export function createRelay(options: RelayOptions): (context: FrontContext) => F
     const method = request.method ?? 'GET';
     const url = request.url ?? '/';
     if (!RELAYED_METHODS.has(method) || isInfrastructure(url)) return false;
-    const exchange = context.begin(request, response);
+    // Labelled as the catch-all route it was under Fastify.
+    const exchange = context.begin(request, response, '/*');
     if (!exchange) return true;
     const target = route(method, url, options.fakeVerification);
     const upstream = 'tier' in target ? options.upstreams[target.tier] : undefined;

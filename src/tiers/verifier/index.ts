@@ -50,7 +50,7 @@ function parseBody(type: string, body: Buffer): Params | null | undefined {
 
 export function buildVerifier(deps: VerifierDeps): TierApp {
   // `POST /verify` and `POST /` on Node's own server (http/front.ts): a relying party's call costs no
-  // Fastify routing or hooks, about a third of what the verifier spent beside the signatures (issue 9).
+  // Fastify routing, hooks or serialisation (issue 9); heartbeats and metrics stay Fastify's.
   const tierApp = createTierApp({
     tier: 'verifier',
     logger: deps.logger,
@@ -60,7 +60,7 @@ export function buildVerifier(deps: VerifierDeps): TierApp {
       const url = request.url ?? '/';
       const path = url.split('?', 1)[0];
       if (request.method !== 'POST' || (path !== '/verify' && path !== '/')) return false;
-      const exchange = context.begin(request, response);
+      const exchange = context.begin(request, response, path);
       if (!exchange) return true;
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
       exchange.readBody((body) => {
