@@ -15,7 +15,7 @@ import { PASSWORD, signUp } from '../helpers/flows.ts';
 import { jwcrypto } from '../helpers/jwcrypto.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
 
@@ -57,15 +57,11 @@ describe('the account page', { skip }, () => {
   const statusSays = (text: string) => waitForText(status(), text);
   /** The element with the focus, once it has moved there (the page moves it after the view changes). */
   const focusIsOn = async (id: string) => {
-    await page
-      .waitForFunction(
-        `document.activeElement && document.activeElement.id === ${JSON.stringify(id)}`,
-        null,
-        {
-          timeout: 2000,
-        },
-      )
-      .catch(() => undefined);
+    await waitInPage(
+      page,
+      `document.activeElement && document.activeElement.id === ${JSON.stringify(id)}`,
+      2000,
+    ).catch(() => undefined);
     assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), id);
   };
   /** The addresses as listed on the page. */

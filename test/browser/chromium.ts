@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import type { Component } from '../helpers/components.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -67,4 +67,28 @@ export async function launchChromium(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Waits until `expression` is truthy in the page, evaluating it from here every 50 ms. Not Playwright's
+ * waitForFunction: given a string, that evals it inside the page on each poll, which a page whose CSP has no
+ * 'unsafe-eval' (the dialog, the status page) refuses from the second poll on; and given the string of an
+ * arrow function, it takes the function itself as the truthy answer.
+ */
+export async function waitInPage(page: Page | Frame, expression: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await page.evaluate<unknown>(expression)) return;
+    } catch (error) {
+      // A page still loading or navigating has no globals yet, or no context: not yet, like false.
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const why = last === undefined ? '' : ` (last error: ${String(last)})`;
+      throw new Error(`waited ${timeoutMs} ms in ${page.url()} for: ${expression}${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -14,7 +14,7 @@ import { registerStatic } from '../../src/tiers/webhead/static.ts';
 import { PROTOCOL } from '../../src/browser/protocol.ts';
 import { missing } from '../helpers/components.ts';
 import { freePort } from '../helpers/stack.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
 
@@ -137,9 +137,7 @@ describe('include.js in Chromium', { skip }, () => {
 
   const events = (page: Page): Promise<SeenEvent[]> => page.evaluate<SeenEvent[]>('window.events');
   const waitForEvent = async (page: Page, type: string): Promise<void> => {
-    await page.waitForFunction(`window.events.some((e) => e.type === ${JSON.stringify(type)})`, undefined, {
-      timeout: 10_000,
-    });
+    await waitInPage(page, `window.events.some((e) => e.type === ${JSON.stringify(type)})`, 10_000);
   };
 
   async function openRp(): Promise<Page> {
@@ -151,7 +149,8 @@ describe('include.js in Chromium', { skip }, () => {
 
   async function openDialog(page: Page): Promise<Page> {
     const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#signin')]);
-    await popup.waitForFunction(
+    await waitInPage(
+      popup,
       'window.personaDialogTestHook && window.personaDialogTestHook.request() !== null',
     );
     return popup;
@@ -232,7 +231,7 @@ describe('include.js in Chromium', { skip }, () => {
     try {
       await page.goto(`${foreignOrigin}/impostor`);
       const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#open')]);
-      await popup.waitForFunction('window.personaDialogTestHook !== undefined');
+      await waitInPage(popup, 'window.personaDialogTestHook !== undefined');
       // The impostor posts a request every 50 ms; give it many chances.
       await popup.waitForTimeout(1000);
       assert.equal(await popup.evaluate('window.personaDialogTestHook.request()'), null);

@@ -21,7 +21,7 @@ import {
 } from '../../src/browserid/index.ts';
 import { missing } from '../helpers/components.ts';
 import { freePort } from '../helpers/stack.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
 const BROWSER_SOURCES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'browser');
@@ -412,7 +412,7 @@ describe('signInWithPrimary and the IdP shims', { skip }, () => {
       await page.evaluate(
         `document.getElementById('frame-0').contentWindow.postMessage(${JSON.stringify(identity)}, ${JSON.stringify(idpOrigin)})`,
       );
-      await probe.waitForFunction('window.got !== undefined');
+      await waitInPage(probe, 'window.got !== undefined');
       assert.deepEqual(await got(), [`alice@${ISSUER}`, 60]);
     } finally {
       await page.close();

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { missing } from '../helpers/components.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { startTestRp, type TestRp } from './test-rp.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from './chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage, type LaunchedBrowser } from './chromium.ts';
 
 const skip = await missing(CHROMIUM);
 
@@ -115,7 +115,7 @@ describe('the dialog signs in through a primary IdP', { skip }, () => {
       // The address reached the IdP's page (query parameter → beginAuthentication).
       assert.equal(new URL(popup.url()).searchParams.get('email'), ALICE);
       const name = popup.getByLabel(`Your name at ${DOMAIN}`);
-      await popup.waitForFunction("document.getElementById('name').value !== ''");
+      await waitInPage(popup, "document.getElementById('name').value !== ''");
       assert.equal(await name.inputValue(), 'alice');
       const closed = popup.waitForEvent('close', { timeout: 30_000 });
       await popup.getByRole('button', { name: 'Sign in' }).click();

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { missing } from '../helpers/components.ts';
 import { freePort, startStack, type Stack } from '../helpers/stack.ts';
-import { CHROMIUM, launchChromium } from './chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage } from './chromium.ts';
 
 const get = async (url: string) => {
   const res = await request(url);
@@ -63,9 +63,9 @@ describe('browser routes through the stack', () => {
     try {
       const page = await browser.context.newPage();
       await page.goto(`http://localhost:${port}/`);
-      await page.waitForFunction('window.events.includes("ready")', undefined, { timeout: 10_000 });
+      await waitInPage(page, 'window.events.includes("ready")', 10_000);
       await page.evaluate('navigator.id.logout()');
-      await page.waitForFunction('window.events.includes("logout")', undefined, { timeout: 10_000 });
+      await waitInPage(page, 'window.events.includes("logout")', 10_000);
       assert.deepEqual(await page.evaluate('window.events'), ['ready', 'logout']);
     } finally {
       await browser.close();

@@ -3,6 +3,8 @@
  * so loudly, with how to install it, and skips; under PERSONA_TEST_STRICT=1 (CI) a missing one fails.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { PDNS_SERVER } from '../../src/regions/pdns.ts';
 
 export interface Component {
   /** What the suite needs, e.g. 'squid'. */
@@ -26,3 +28,12 @@ export async function missing(component: Component): Promise<string | undefined>
 
 export const onPath = (command: string): boolean =>
   spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+/** pdns_server with its bind backend (a Recommends of pdns-server that `--no-install-recommends` leaves out). */
+export const POWERDNS: Component = {
+  name: 'PowerDNS (pdns_server with the bind backend)',
+  install: 'apt-get install pdns-server pdns-backend-bind',
+  present: () =>
+    existsSync(PDNS_SERVER) &&
+    spawnSync('sh', ['-c', 'ls /usr/lib/*/pdns/libbindbackend.so'], { stdio: 'ignore' }).status === 0,
+};

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { countersOf, quantile, startSampler, type Sampler } from '../../src/ops/status/sampler.ts';
 import { createStatusServer } from '../../src/ops/status/page.ts';
 import { readToken, targetsOf } from '../../src/ops/status/index.ts';
-import { CHROMIUM, launchChromium, type LaunchedBrowser } from '../browser/chromium.ts';
+import { CHROMIUM, launchChromium, waitInPage, type LaunchedBrowser } from '../browser/chromium.ts';
 import { missing } from '../helpers/components.ts';
 import { keepDown, startStack, type Stack } from '../helpers/stack.ts';
 
@@ -166,13 +166,12 @@ describe('the status page against a running stack, in Chromium', { skip }, () =>
 
     // The router has traffic: requests/s above zero and a p95 in the table, and lines in the charts.
     // (A string: it runs in the page, whose DOM types this project does not compile against.)
-    await page.waitForFunction(
+    await waitInPage(
+      page,
       `(() => {
         const cells = document.querySelector('tr[data-instance=router]')?.querySelectorAll('td');
         return cells !== undefined && Number(cells[2]?.textContent) > 0 && /ms$/.test(cells[4]?.textContent ?? '');
       })()`,
-      undefined,
-      { timeout: 30_000 },
     );
     assert.ok((await page.$$('.chart path[data-tier=router]')).length >= 2);
 

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -17,20 +17,16 @@ import { portTaken } from '../../src/cli/ports.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { databaseSettingsFrom, migrateToLatest } from '../../src/db/write.ts';
 import { dnsFiles } from '../../src/ops/dns.ts';
-import { PDNS_SERVER, startPdns, type RunningDns } from '../../src/regions/pdns.ts';
+import { startPdns, type RunningDns } from '../../src/regions/pdns.ts';
 import { createRegions, type Regions } from '../../src/regions/start.ts';
 import { DNS_HOST, regionsOf } from '../../src/topology/regions.ts';
 import { CHROMIUM, CHROMIUM_FLAGS, CHROMIUM_PATH } from '../browser/chromium.ts';
-import { missing } from '../helpers/components.ts';
+import { missing, POWERDNS } from '../helpers/components.ts';
 import { freePort } from '../helpers/stack.ts';
 
 const skip =
   (await missing(CHROMIUM)) ??
-  (await missing({
-    name: 'PowerDNS (pdns_server)',
-    install: 'apt-get install pdns-server',
-    present: () => existsSync(PDNS_SERVER),
-  })) ??
+  (await missing(POWERDNS)) ??
   (await missing({
     name: `root with unshare and a free ${DNS_HOST}:53 (a browser's resolver asks port 53)`,
     install: 'run as root (util-linux unshare)',

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/load.ts';
 import { dnsFiles } from '../../src/ops/dns.ts';
-import { PDNS_SERVER, startPdns, type RunningDns } from '../../src/regions/pdns.ts';
+import { startPdns, type RunningDns } from '../../src/regions/pdns.ts';
 import { agentVia } from '../../src/regions/resolve.ts';
 import { regionsOf } from '../../src/topology/regions.ts';
-import { missing } from '../helpers/components.ts';
+import { missing, POWERDNS } from '../helpers/components.ts';
 import { freePort } from '../helpers/stack.ts';
 
-const skip = await missing({
-  name: 'PowerDNS (pdns_server)',
-  install: 'apt-get install pdns-server',
-  present: () => existsSync(PDNS_SERVER),
-});
+const skip = await missing(POWERDNS);
 
 const regions = regionsOf(2);
 let dir: string;

@@ -8,18 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { formatDrill } from '../../src/drill/region-cli.ts';
 import { runRegionDrill } from '../../src/drill/region.ts';
-import { PDNS_SERVER } from '../../src/regions/pdns.ts';
-import { missing, onPath } from '../helpers/components.ts';
+import { missing, onPath, POWERDNS } from '../helpers/components.ts';
 
 const skip =
-  (await missing({
-    name: 'PowerDNS (pdns_server)',
-    install: 'apt-get install pdns-server',
-    present: () => existsSync(PDNS_SERVER),
-  })) ??
+  (await missing(POWERDNS)) ??
   (await missing({
     name: 'MariaDB Galera with garbd and HAProxy',
     install: 'apt-get install mariadb-server galera-4 galera-arbitrator-4 rsync haproxy',
