@@ -31,8 +31,20 @@ export interface CapacityOptions {
   readonly maxSteps?: number;
 }
 
+/** Why a step did not hold, one phrase per bound it passed; empty when it held. */
+export function shortfalls(o: StepOutcome, boundMs: number, maxFailureRate: number): string[] {
+  const percent = (share: number) => `${(100 * share).toFixed(2)} %`;
+  const out: string[] = [];
+  if (o.p95Ms > boundMs) out.push(`p95 ${o.p95Ms.toFixed(0)} ms > ${boundMs} ms`);
+  if (o.failureRate > maxFailureRate)
+    out.push(`failures ${percent(o.failureRate)} > ${percent(maxFailureRate)}`);
+  if ((o.unstartedRate ?? 0) > maxFailureRate)
+    out.push(`not started ${percent(o.unstartedRate ?? 0)} > ${percent(maxFailureRate)}: raise --pool`);
+  return out;
+}
+
 export const holds = (o: StepOutcome, boundMs: number, maxFailureRate: number): boolean =>
-  o.p95Ms <= boundMs && o.failureRate <= maxFailureRate && (o.unstartedRate ?? 0) <= maxFailureRate;
+  shortfalls(o, boundMs, maxFailureRate).length === 0;
 
 export interface Capacity {
   /** The most active users a step held (0 if the first did not). */

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { deploymentOf, localProcesses, processName } from '../topology/index.ts';
 import { runLoadgen } from './index.ts';
+import { holdVerdict } from './result.ts';
 import { ACTIVITY_KINDS, type ActivityKind } from './model.ts';
 import type { Mix } from './run.ts';
 import type { TierTarget } from './tiers.ts';
@@ -158,7 +159,7 @@ export async function loadgenCommand(args: string[]): Promise<number> {
     ? `capacity: ${r.capacity.users.toLocaleString('en')} active users = ${r.capacity.percentOfLimit.toFixed(0)} % of the bcrypt-bound limit ` +
       `(${Math.round(r.capacity.limitUsers).toLocaleString('en')} at ${r.bcrypt.comparesPerSecond.toFixed(1)} compares/s, cost ${r.bcrypt.cost}); ` +
       `${r.capacity.activitiesPerSecond.toFixed(1)} activities/s, p95 ${ms(r.capacity.p95Ms)}, failures ${(100 * r.capacity.failureRate).toFixed(2)} %, loadgen ${r.capacity.loadgenCpu.toFixed(0)} % of a core`
-    : `held ${r.options.users.toLocaleString('en')} active users: ${r.totals.activitiesPerSecond.toFixed(1)} activities/s, ` +
+    : `${holdVerdict(r)}: ${r.totals.activitiesPerSecond.toFixed(1)} activities/s, ` +
       `p50 ${ms(r.totals.latency.p50)} p95 ${ms(r.totals.latency.p95)} p99 ${ms(r.totals.latency.p99)}, ` +
       `${r.totals.failures} failures, ${r.totals.http503} 503s, ${r.linksFollowed} mail links followed ` +
       `(${((100 * r.options.users) / r.bcrypt.limitUsers).toFixed(0)} % of the bcrypt-bound limit, ${Math.round(r.bcrypt.limitUsers).toLocaleString('en')} users)`;

@@ -3,7 +3,7 @@
  * Charts are drawn here rather than with a chart library: five line charts need ~100 lines, and the file
  * stays a few hundred kB with nothing to fetch or run.
  */
-import type { LoadgenResult } from './result.ts';
+import { holdVerdict, type LoadgenResult } from './result.ts';
 import { errorKind } from './stats.ts';
 
 const COLORS = [
@@ -167,7 +167,7 @@ svg .title{font-size:13px;font-weight:600}svg .grid{stroke:#eee}svg .axis{stroke
 svg .bound{stroke:#d62728;stroke-dasharray:5 4}svg .boundlabel{fill:#d62728}
 </style></head><body>
 <h1>persona loadgen: ${escape(r.deployment)}</h1>
-<p>${escape(r.startedAt)} · ${r.mode === 'capacity' ? 'capacity search' : `held ${r.options.users.toLocaleString('en')} active users`} · ${r.machine}</p>
+<p>${escape(r.startedAt)} · ${r.mode === 'capacity' ? 'capacity search' : escape(holdVerdict(r))} · ${r.machine}</p>
 <p class="figure">${
     c
       ? `Capacity: <b>${c.users.toLocaleString('en')} active users</b> = <b>${c.percentOfLimit.toFixed(0)} %</b> of the bcrypt-bound limit (${Math.round(c.limitUsers).toLocaleString('en')} users at ${r.bcrypt.comparesPerSecond.toFixed(1)} compares/s, cost ${r.bcrypt.cost}); p95 ${ms(c.p95Ms)}, failures ${pct(c.failureRate)}`

@@ -5,6 +5,7 @@ import {
   ACTIVITY_KINDS,
   bcryptPerUserSecond,
 } from './model.ts';
+import { shortfalls } from './capacity.ts';
 import { percentiles, quantile, totalsOf, type Percentiles, type Recorder, type Totals } from './stats.ts';
 import type { TierSeries } from './tiers.ts';
 
@@ -82,6 +83,16 @@ export interface LoadgenResult {
   readonly bcryptOps: number;
   readonly seeded: number;
   readonly cleanup?: { readonly cancelled: number; readonly failed: number };
+}
+
+/** A held load's verdict in words: "held N active users", or "did not hold N active users (why)". */
+export function holdVerdict(r: LoadgenResult): string {
+  const users = `${r.options.users.toLocaleString('en')} active users`;
+  const step = r.steps[0];
+  if (step === undefined) return `did not hold ${users} (no step ran)`;
+  if (step.held) return `held ${users}`;
+  const why = shortfalls(step, r.options.boundMs, r.options.maxFailureRate);
+  return `did not hold ${users}${why.length > 0 ? ` (${why.join('; ')})` : ''}`;
 }
 
 /** Average CPU of the `loadgen` series between two run times, % of one core. */

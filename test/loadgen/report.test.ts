@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ACTIVITY_KINDS } from '../../src/loadgen/model.ts';
 import { renderReport } from '../../src/loadgen/report.ts';
-import { buildResult } from '../../src/loadgen/result.ts';
+import { buildResult, holdVerdict } from '../../src/loadgen/result.ts';
 import { Recorder } from '../../src/loadgen/stats.ts';
 import { missing } from '../helpers/components.ts';
 import { CHROMIUM, launchChromium } from '../browser/chromium.ts';
@@ -15,7 +15,7 @@ import { CHROMIUM, launchChromium } from '../browser/chromium.ts';
 const skip = await missing(CHROMIUM);
 
 /** A run of 30 s with every activity, some 503s and two tiers sampled, recorded as the load would. */
-function sampleResult() {
+function sampleResult(mode: 'capacity' | 'hold' = 'capacity') {
   const started = performance.now() - 30_000;
   const recorder = new Recorder(started);
   for (let t = 0; t < 30; t++) {
@@ -41,24 +41,34 @@ function sampleResult() {
   return buildResult({
     deployment: 'http://127.0.0.1:10000',
     machine: 'test',
-    mode: 'capacity',
-    options: { users: 0, durationS: 30, boundMs: 1000, maxFailureRate: 0.001, pool: 50 },
+    mode,
+    options: {
+      users: mode === 'hold' ? 600_000 : 0,
+      durationS: 30,
+      boundMs: 1000,
+      maxFailureRate: 0.001,
+      pool: 50,
+    },
     bcrypt: { cost: 12, comparesPerSecond: 8, before: 8 },
     recorder,
     usersAt: Array.from({ length: 30 }, (_, t) => (t < 15 ? 400_000 : 600_000)),
     steps: [
-      {
-        users: 400_000,
-        from: 3,
-        to: 15,
-        activitiesPerSecond: 185,
-        p95Ms: 300,
-        failureRate: 0,
-        unstartedRate: 0,
-        http503: 0,
-        held: true,
-        loadgenCpu: 5,
-      },
+      ...(mode === 'hold'
+        ? []
+        : [
+            {
+              users: 400_000,
+              from: 3,
+              to: 15,
+              activitiesPerSecond: 185,
+              p95Ms: 300,
+              failureRate: 0,
+              unstartedRate: 0,
+              http503: 0,
+              held: true,
+              loadgenCpu: 5,
+            },
+          ]),
       {
         users: 600_000,
         from: 18,
@@ -123,3 +133,20 @@ test(
     }
   },
 );
+
+test('a held load that did not hold says so, and why, in the summary and the report', () => {
+  const result = sampleResult('hold');
+  const verdict = holdVerdict(result);
+  assert.equal(
+    verdict,
+    'did not hold 600,000 active users (p95 1400 ms > 1000 ms; failures 1.00 % > 0.10 %)',
+  );
+  assert.ok(renderReport(result).includes(verdict.replaceAll('>', '&gt;')), 'the report says it too');
+  const held = { ...result, steps: [{ ...result.steps[0]!, p95Ms: 300, failureRate: 0, held: true }] };
+  assert.equal(holdVerdict(held), 'held 600,000 active users');
+  const starved = {
+    ...result,
+    steps: [{ ...result.steps[0]!, p95Ms: 300, failureRate: 0, unstartedRate: 0.05, held: false }],
+  };
+  assert.match(holdVerdict(starved), /\(not started 5\.00 % > 0\.10 %: raise --pool\)$/);
+});
