@@ -32,6 +32,7 @@ import { missing } from '../test/helpers/components.ts';
 import { makeTestPki } from '../test/helpers/idp-servers.ts';
 import { edgeAgent, NGINX, nginxPrefix, startNginx, type Nginx } from '../test/helpers/nginx.ts';
 import { nginxConfig } from '../src/ops/nginx.ts';
+import { cpuOf } from './proc.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
@@ -56,14 +57,6 @@ async function load(concurrency: number, seconds: number, op: (i: number, loop: 
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { rate: latencies.length / elapsed, seconds: elapsed, p50: p(0.5), p95: p(0.95) };
 }
-
-/** User + system CPU time of a process so far, ms (from /proc/<pid>/stat, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
 
 /** nginx's master and its workers. */
 function nginxPids(master: number): number[] {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,16 +212,21 @@ describe('where the bundles come from', () => {
     assert.deepEqual({ ...bundles }, built);
   });
 
-  test('development: bundles the sources, and again when one changes', async (t) => {
+  test('development: bundles the sources, and again when one changes (looked for once a second)', async (t) => {
     const dir = root(t, {}, true);
     const source = bundleSource('development', dir);
     const first = await source();
     assert.match(first.include, /include v1/);
     assert.equal(await source(), first, 'unchanged sources are not bundled again');
+    await sleep(1100);
+    assert.equal(await source(), first, 'unchanged sources are not bundled again (walked again)');
     const file = join(dir, 'src', 'browser', 'include.ts');
     writeFileSync(file, "console.log('include v2');\n");
     const later = new Date(Date.now() + 5_000);
     utimesSync(file, later, later);
+    // Not walked again on every request: the change shows once the second is over.
+    assert.equal(await source(), first, 'the sources were walked again within the second');
+    await sleep(1100);
     assert.match((await source()).include, /include v2/);
   });
 });
