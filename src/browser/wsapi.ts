@@ -25,9 +25,9 @@ export interface SessionContext {
 }
 
 /** Waits before each retry of a 503 (load shedding, SPEC §6): then the caller offers "Try again". */
-const RETRY_DELAYS_MS = [500, 1500, 3000];
+export const RETRY_DELAYS_MS = [500, 1500, 3000];
 /** A Retry-After longer than this is not waited for here: the person decides. */
-const MAX_RETRY_AFTER_MS = 5000;
+export const MAX_RETRY_AFTER_MS = 5000;
 
 function retryDelay(response: Response, attempt: number): number | undefined {
   const base = RETRY_DELAYS_MS[attempt];

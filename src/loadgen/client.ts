@@ -4,14 +4,41 @@
  * loopback (every 127.x.y.z reaches lo on Linux), so per-address limits count as they would in production.
  */
 import type { LookupFunction } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
-import { exchange } from '../http/exchange.ts';
+import { exchange, type Exchanged } from '../http/exchange.ts';
 
 export interface RequestSample {
   /** What was asked, e.g. `POST /wsapi/cert_key` or `GET /include.js`. */
   readonly what: string;
+  /** From the first attempt to the final answer, waits before retries included. */
   readonly ms: number;
+  /** The final answer's status. */
   readonly status: number;
+  /** 503 answers on the way (each one retried, and the final answer when it is one). */
+  readonly refusals?: number;
+}
+
+/**
+ * The dialog's answer to a 503 (src/browser/wsapi.ts, kept equal by test/loadgen/client.test.ts): a wsapi
+ * call is tried again after 0.5, 1.5 and 3 s, or after the Retry-After when that is longer (up to 5 s),
+ * each with ±25 % jitter; then the person is offered "Try again".
+ */
+export const RETRY_DELAYS_MS: readonly number[] = [500, 1500, 3000];
+export const MAX_RETRY_AFTER_MS = 5000;
+
+/** How long to wait before retry number `attempt` (0-based) of a 503, or undefined to give up. */
+export function retryDelayMs(
+  attempt: number,
+  retryAfter: string | string[] | undefined,
+  random: () => number = Math.random,
+): number | undefined {
+  const base = RETRY_DELAYS_MS[attempt];
+  if (base === undefined) return undefined;
+  const after = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  const asked = Number.isFinite(after) && after > 0 ? after * 1000 : 0;
+  if (asked > MAX_RETRY_AFTER_MS) return undefined;
+  return Math.max(base, asked) * (0.75 + random() * 0.5);
 }
 
 export type Observe = (sample: RequestSample) => void;
@@ -81,6 +108,11 @@ export interface DeviceOptions {
   readonly dispatcher: Dispatcher;
   readonly observe: Observe;
   readonly timeoutMs?: number;
+  /**
+   * Retry a wsapi call answered 503 as the dialog does (`retryDelayMs`). The load generator's browsers
+   * do; the drills' do not, so that a refused write is counted as refused.
+   */
+  readonly retryBusy?: boolean;
 }
 
 export class Device {
@@ -110,18 +142,28 @@ export class Device {
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
     const started = performance.now();
+    const retries = this.options.retryBusy === true && path.startsWith('/wsapi/');
     let status = 0;
+    let refusals = 0;
     try {
-      const res = await exchange(this.options.dispatcher, {
-        origin: this.origin,
-        path: `${this.prefix}${path}`,
-        method,
-        headers,
-        body,
-        headersTimeout: this.options.timeoutMs ?? 30_000,
-        bodyTimeout: this.options.timeoutMs ?? 30_000,
-      });
-      status = res.status;
+      let res: Exchanged;
+      for (let attempt = 0; ; attempt++) {
+        res = await exchange(this.options.dispatcher, {
+          origin: this.origin,
+          path: `${this.prefix}${path}`,
+          method,
+          headers,
+          body,
+          headersTimeout: this.options.timeoutMs ?? 30_000,
+          bodyTimeout: this.options.timeoutMs ?? 30_000,
+        });
+        status = res.status;
+        if (status !== 503) break;
+        refusals++;
+        const delay = retries ? retryDelayMs(attempt, res.headers['retry-after']) : undefined;
+        if (delay === undefined) break;
+        await sleep(delay);
+      }
       for (const line of [res.headers['set-cookie'] ?? []].flat()) {
         const [pair = ''] = line.split(';', 1);
         const eq = pair.indexOf('=');
@@ -130,7 +172,7 @@ export class Device {
       const text = res.body.toString('utf8');
       return { status, text, json: () => JSON.parse(text) as Record<string, unknown> };
     } finally {
-      this.options.observe({ what, ms: performance.now() - started, status });
+      this.options.observe({ what, ms: performance.now() - started, status, refusals });
     }
   }
 

@@ -115,6 +115,8 @@ export function createLoad(options: LoadOptions): Load {
       new Device({
         base: options.base,
         dispatcher: dispatchers.for(addresses[nextAddress++ % addresses.length]),
+        // As the dialog does: a moment of shedding costs the person a wait, which the latency shows.
+        retryBusy: true,
         observe: (sample) => {
           recorder.request(sample);
         },

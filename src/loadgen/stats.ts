@@ -105,7 +105,7 @@ export class Recorder {
     const s = this.second();
     s.requests++;
     s.requestMs.push(sample.ms);
-    if (sample.status === 503) s.http503++;
+    s.http503 += sample.refusals ?? (sample.status === 503 ? 1 : 0);
     this.requestsByWhat.set(sample.what, (this.requestsByWhat.get(sample.what) ?? 0) + 1);
   }
 
