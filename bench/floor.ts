@@ -6,9 +6,10 @@
  * requests, and the load generator that makes them. This bench measures the least a request can cost
  * here, with nothing of Persona in it: a bare node:http server answering a fixed JSON the size of a
  * session_context, with no session, database, log or metric, driven by a raw-socket client; then the
- * same behind a bare node:http relay (the router's hop) and behind nginx (the edge, when installed). The load is offered the way the loadgen offers
- * it: at the request rate the mix asks at 85 % of the limit, spread over one kept-alive connection per
- * device (`--pool 200`, two devices each), each from its own 127.x address.
+ * same behind a bare node:http relay (the router's hop) and behind nginx (the edge, when installed);
+ * then this service itself, router and webhead as production runs them. The load is offered the way the
+ * loadgen offers it: at the request rate the mix asks at 85 % of the limit, spread over one kept-alive
+ * connection per device (`--pool 200`, two devices each), each from its own 127.x address.
  *
  * From the floor h (CPU seconds per request) and the mix's requests per active user per second r, the
  * most any implementation could reach is f* = C / (C + L·r·h) of the limit L on C cores; requests are
@@ -16,11 +17,11 @@
  * an upper bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { connect } from 'node:net';
 import { ACTIVITIES_PER_USER_SECOND, ACTIVITY_WEIGHTS, bcryptBoundUsers } from '../src/loadgen/model.ts';
 import { measureBcrypt } from '../src/loadgen/run.ts';
-import { readFileSync } from 'node:fs';
 import { freePort, startStack } from '../test/helpers/stack.ts';
 import { NGINX, nginxPrefix, startNginx, type Nginx } from '../test/helpers/nginx.ts';
 import { cpuOf } from './proc.ts';
