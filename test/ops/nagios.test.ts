@@ -209,9 +209,17 @@ describe('the drill: real nagios4 against a running stack', { skip }, () => {
     }
   };
 
-  test('every service OK, a killed keysigner CRITICAL within the interval, OK again after its restart', async () => {
+  /**
+   * Up: OK, or WARNING only because the heartbeat answered slower than the warning threshold (a busy
+   * machine: CI runs two suites at once), which the check says as "ok in N ms (warning at …)".
+   */
+  const up = (v: { state: number; output: string } | undefined): boolean =>
+    v !== undefined &&
+    (v.state === 0 || (v.state === 1 && /heartbeat ok in \d+ ms \(warning at/.test(v.output)));
+
+  test('every service up, a killed keysigner CRITICAL within the interval, up again after its restart', async () => {
     // 5 tiers × (heartbeat, deep heartbeat) + the front door's deep heartbeat.
-    await waitFor('all OK', (s) => s.size === 11 && [...s.values()].every((v) => v.state === 0), 120_000);
+    await waitFor('all up', (s) => s.size === 11 && [...s.values()].every(up), 120_000);
     const keysigner = 'persona-keysigner/heartbeat';
     const frontDoor = `${FRONT_DOOR_HOST}/deep heartbeat`;
 
@@ -236,9 +244,9 @@ describe('the drill: real nagios4 against a running stack', { skip }, () => {
     // The other tiers are not down (a slow heartbeat on a busy machine may warn, state 1, never 2).
     assert.notEqual(down.get('persona-verifier/heartbeat')?.state, 2);
 
-    await waitFor('OK again', (s) => s.get(keysigner)?.state === 0 && s.get(frontDoor)?.state === 0, 90_000);
+    await waitFor('up again', (s) => up(s.get(keysigner)) && up(s.get(frontDoor)), 90_000);
     process.stderr.write(
-      `nagios: keysigner OK again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill\n`,
+      `nagios: keysigner up again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill\n`,
     );
   });
 });
