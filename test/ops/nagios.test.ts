@@ -217,7 +217,7 @@ describe('the drill: real nagios4 against a running stack', { skip }, () => {
     v !== undefined &&
     (v.state === 0 || (v.state === 1 && /heartbeat ok in \d+ ms \(warning at/.test(v.output)));
 
-  test('every service up, a killed keysigner CRITICAL within the interval, up again after its restart', async () => {
+  test('every service up, a killed keysigner CRITICAL at its next checks, up again after its restart', async () => {
     // 5 tiers × (heartbeat, deep heartbeat) + the front door's deep heartbeat.
     await waitFor('all up', (s) => s.size === 11 && [...s.values()].every(up), 120_000);
     const keysigner = 'persona-keysigner/heartbeat';
@@ -232,7 +232,9 @@ describe('the drill: real nagios4 against a running stack', { skip }, () => {
       down = await waitFor(
         'keysigner CRITICAL',
         (s) => s.get(keysigner)?.state === 2 && s.get(frontDoor)?.state === 2,
-        INTERVAL_S * 1000 * 2 + 10_000,
+        // Its next check, or the one after when a loaded machine makes nagios run checks late (each one
+        // starts a Node process; CI runs two suites at once and saw one still pending after 30 s).
+        INTERVAL_S * 1000 * 4 + 10_000,
       );
     } finally {
       release();
