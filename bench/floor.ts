@@ -17,14 +17,13 @@
  * an upper bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { connect } from 'node:net';
 import { ACTIVITIES_PER_USER_SECOND, ACTIVITY_WEIGHTS, bcryptBoundUsers } from '../src/loadgen/model.ts';
 import { measureBcrypt } from '../src/loadgen/run.ts';
 import { freePort, startStack } from '../test/helpers/stack.ts';
 import { NGINX, nginxPrefix, startNginx, type Nginx } from '../test/helpers/nginx.ts';
-import { cpuOf } from './proc.ts';
+import { cpuOf, nginxPids } from './proc.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
@@ -93,14 +92,6 @@ http {
   }
 }
 `;
-
-/** nginx's master and its workers. */
-const workersOf = (master: number): number[] =>
-  readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
 
 async function start(code: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
@@ -234,12 +225,12 @@ const serverPort = await freePort();
 const relayPort = await freePort();
 const server = await start(SERVER, { PORT: String(serverPort) });
 const relay = await start(RELAY, { PORT: String(relayPort), UPSTREAM: String(serverPort) });
-let nginx: Nginx | undefined;
+let nginx: { server: Nginx; port: number } | undefined;
 if (!NGINX.present()) console.log(`\n  (nginx is not installed: ${NGINX.install} adds the edge's line)`);
 else {
   const dir = nginxPrefix();
   const port = await freePort();
-  nginx = await startNginx(dir, nginxRelay(dir, port, serverPort), port);
+  nginx = { server: await startNginx(dir, nginxRelay(dir, port, serverPort), port), port };
 }
 try {
   const ceiling = (us: number) => cores / (cores + limit * requestsPerUserSecond * us * 1e-6);
@@ -257,13 +248,15 @@ try {
     }),
   ]);
   if (nginx) {
-    const worker = workersOf(nginx.pid)[0]!;
-    const port = Number(
-      /listen 127\.0\.0\.1:(\d+)/.exec(readFileSync(`${nginx.dir}/nginx.conf`, 'utf8'))![1],
-    );
+    // The one worker; the master only waits.
+    const worker = nginxPids(nginx.server.pid).slice(1);
     runs.push([
       'nginx in front (the edge)',
-      await measure(port, rateAtTarget, { server: [server.pid!], nginx: [worker], client: [process.pid] }),
+      await measure(nginx.port, rateAtTarget, {
+        server: [server.pid!],
+        nginx: worker,
+        client: [process.pid],
+      }),
     ]);
   }
 
@@ -307,5 +300,5 @@ try {
 } finally {
   server.kill();
   relay.kill();
-  await nginx?.stop();
+  await nginx?.server.stop();
 }

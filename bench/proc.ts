@@ -8,3 +8,9 @@ export function cpuMs(pid: number): number {
 }
 
 export const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+
+/** nginx's master and its workers (the master's children). */
+export function nginxPids(master: number): number[] {
+  const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
+  return [master, ...children.split(/\s+/).filter(Boolean).map(Number)];
+}

@@ -32,7 +32,7 @@ import { missing } from '../test/helpers/components.ts';
 import { makeTestPki } from '../test/helpers/idp-servers.ts';
 import { edgeAgent, NGINX, nginxPrefix, startNginx, type Nginx } from '../test/helpers/nginx.ts';
 import { nginxConfig } from '../src/ops/nginx.ts';
-import { cpuOf } from './proc.ts';
+import { cpuOf, nginxPids } from './proc.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COST = Number(process.env.BENCH_BCRYPT_COST ?? 12);
@@ -56,12 +56,6 @@ async function load(concurrency: number, seconds: number, op: (i: number, loop: 
   latencies.sort((a, b) => a - b);
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { rate: latencies.length / elapsed, seconds: elapsed, p50: p(0.5), p95: p(0.95) };
-}
-
-/** nginx's master and its workers. */
-function nginxPids(master: number): number[] {
-  const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
-  return [master, ...children.split(/\s+/).filter(Boolean).map(Number)];
 }
 
 /**

@@ -16,7 +16,7 @@ export interface RequestSample {
   /** The final answer's status. */
   readonly status: number;
   /** 503 answers on the way (each one retried, and the final answer when it is one). */
-  readonly refusals?: number;
+  readonly refusals: number;
 }
 
 /**

@@ -105,7 +105,7 @@ export class Recorder {
     const s = this.second();
     s.requests++;
     s.requestMs.push(sample.ms);
-    s.http503 += sample.refusals ?? (sample.status === 503 ? 1 : 0);
+    s.http503 += sample.refusals;
     this.requestsByWhat.set(sample.what, (this.requestsByWhat.get(sample.what) ?? 0) + 1);
   }
 

@@ -46,8 +46,8 @@ test(
     assert.equal(result.lostAfterLoss, 0);
     assert.equal(result.lostAfterRejoin, 0);
     // One writer that both regions agree on, and it stays in the surviving region when a is back (no
-    // fail-back). It may move within b: the node that sends a's rejoining nodes their state transfer is
-    // Donor/Desynced meanwhile, and the health check (Synced only) takes it out of rotation.
+    // fail-back). It may move within b (seen once in CI): presumably the node sending a's rejoining nodes
+    // their state transfer is Donor/Desynced meanwhile, which the health check (Synced only) takes out.
     assert.equal(
       result.writerAfterRejoin.a,
       result.writerAfterRejoin.b,
